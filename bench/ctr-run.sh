@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark: `ctr run --rm ID /bin/true` latency and shim memory for reaper, runc and crun,
+# on a private containerd (test/lib/containerd.sh). Not a test; needs root. See README.md.
+#   bench/ctr-run.sh [--rounds N] [--build DIR] [--containerd VERSION]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+rounds=20 build=$top/build version=1.6
+
+usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while (($#)); do
+  case $1 in
+    --rounds) rounds=${2:-}; shift 2 || usage ;;
+    --rounds=*) rounds=${1#*=}; shift ;;
+    --build) build=${2:-}; shift 2 || usage ;;
+    --build=*) build=${1#*=}; shift ;;
+    --containerd) version=${2:-}; shift 2 || usage ;;
+    -h|--help) usage ;;
+    *) echo "ctr-run.sh: unknown argument $1" >&2; usage ;;
+  esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ctr-run.sh: --rounds needs a positive number" >&2; exit 2; }
+((EUID == 0)) || { echo "ctr-run.sh: must run as root" >&2; exit 2; }
+
+source "$top/test/lib/containerd.sh"
+build=$(cd "$build" 2>/dev/null && pwd) || build=""
+REAPER=${REAPER:-${build:+$build/reaper}}
+
+tmp=$(mktemp -d /tmp/reaper-bench.XXXXXX)
+cleanup() { containerd_stop; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+busybox_rootfs "$tmp/rootfs" || exit 1
+containerd_start "$version" --no-cri || exit 1
+rootfs=$tmp/rootfs
+
+# Removes a container (and its task) whatever state it is in.
+remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" >/dev/null 2>&1; }
+
+# `ctr run` as cctr_run does it, with a bound on the whole command (a hanging shim must not
+# hang the benchmark): ctr_bounded RUNTIME CTR-RUN-ARGS...
+ctr_bounded() {
+  local -a flags
+  mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
+  shift
+  cctr --timeout 60s run --fifo-dir "$CTRD_FIFO" "${flags[@]}" --env "PATH=$CTRD_DEFAULT_PATH" "$@" \
+    </dev/null >/dev/null 2>>"$tmp/errors"
+}
+
+# One timed run, in microseconds on stdout; fails when the run fails.
+timed_run() {  # timed_run RUNTIME ID
+  local t0 t1
+  t0=$(date +%s%N)
+  ctr_bounded "$1" --rm --rootfs "$rootfs" "$2" /bin/true || { remove "$2"; return 1; }
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000))
+}
+
+# Availability (and warm-up: the first run of each runtime is not counted).
+runtimes=()
+for rt in reaper runc crun; do
+  if [[ $rt == reaper && ! -x ${REAPER:-} ]]; then
+    echo "reaper: unavailable (no binary at ${REAPER:-<unset>})"; continue
+  fi
+  : >"$tmp/errors"
+  if timed_run "$rt" "warmup-$rt" >/dev/null; then
+    runtimes+=("$rt")
+  else
+    echo "$rt: unavailable ($(tr -s '\n' ' ' <"$tmp/errors" | cut -c1-300))"
+  fi
+done
+((${#runtimes[@]})) || { echo "no runtime works" >&2; exit 1; }
+
+echo "containerd $("$CTRD_CTR" --version | awk '{print $3}'), $rounds rounds, interleaved:" \
+  "ctr run --rm --rootfs <busybox> ID /bin/true"
+for ((i = 1; i <= rounds; i++)); do
+  for rt in "${runtimes[@]}"; do
+    us=$(timed_run "$rt" "bench-$rt-$i") || { echo "$rt: run $i failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
+    echo "$us" >>"$tmp/$rt.us"
+  done
+done
+
+# stats FILE -> "median p90 min max" in ms (p90 = nearest rank).
+stats() {
+  sort -n "$1" | awk '{ v[NR] = $1 } END {
+    n = NR; med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
+    printf "%.1f %.1f %.1f %.1f\n", med / 1000, v[r] / 1000, v[1] / 1000, v[n] / 1000 }'
+}
+declare -A med p90
+printf '%-8s %10s %10s %10s %10s\n' runtime "median ms" "p90 ms" "min ms" "max ms"
+for rt in "${runtimes[@]}"; do
+  read -r m p lo hi < <(stats "$tmp/$rt.us")
+  med[$rt]=$m p90[$rt]=$p
+  printf '%-8s %10s %10s %10s %10s\n' "$rt" "$m" "$p" "$lo" "$hi"
+done
+if [[ -n ${med[reaper]:-} ]]; then
+  for base in runc crun; do
+    [[ -n ${med[$base]:-} ]] || continue
+    awk -v a="${med[reaper]}" -v b="${med[$base]}" -v c="${p90[reaper]}" -v d="${p90[$base]}" -v n="$base" \
+      'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
+  done
+else
+  echo "reaper/runc, reaper/crun: n/a (reaper unavailable)"
+fi
+
+# Shim memory: one shim holding one sleeping task per runtime.
+echo "shim memory with one sleeping task (ctr run -d ... /bin/sleep 1000):"
+# The shim is the nearest ancestor of the task whose name starts with containerd-shim.
+shim_of() {  # shim_of PID
+  local p=$1 comm rest n
+  for ((n = 0; n < 10 && p > 1; n++)); do
+    read -r comm <"/proc/$p/comm" 2>/dev/null || return 1
+    [[ $comm == containerd-shim* ]] && { echo "$p"; return 0; }
+    read -r rest <"/proc/$p/stat" 2>/dev/null || return 1
+    rest=${rest##*) }; rest=${rest#* }; p=${rest%% *}
+  done
+  return 1
+}
+for rt in "${runtimes[@]}"; do
+  id=rss-$rt
+  if ! ctr_bounded "$rt" -d --rootfs "$rootfs" "$id" /bin/sleep 1000; then
+    echo "$rt: ctr run -d failed: $(tail -n 1 "$tmp/errors")"; remove "$id"; continue
+  fi
+  pid=$(cctr task ls | awk -v id="$id" '$1 == id { print $2 }')
+  if shim=$(shim_of "$pid"); then
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$shim/status")
+    anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$shim/status")
+    file=$(awk '/^RssFile:/ { print $2 }' "/proc/$shim/status")
+    printf '%-8s VmRSS %6s kB (anon %s kB, file %s kB)  pid %s %s\n' "$rt" "$rss" "$anon" "$file" \
+      "$shim" "$(tr '\0' ' ' <"/proc/$shim/cmdline" | cut -c1-60)"
+  else
+    echo "$rt: shim of task pid ${pid:-?} not found"
+  fi
+  remove "$id"
+done

@@ -1,0 +1,190 @@
+#include "core/container.hpp"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "core/files.hpp"
+#include "core/ids.hpp"
+#include "core/monitor.hpp"
+#include "core/process_tree.hpp"
+
+namespace reaper {
+
+Result<void> write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return {};
+  return files::write_atomic(path, std::to_string(pid), 0644);
+}
+
+Result<pid_t> Containers::create(const CreateOptions& opts) {
+  TRY(validate_id(opts.id));
+  // Everything that can be checked is checked before anything is made.
+  oci::Spec spec = TRY_CTX(oci::load_bundle_spec(opts.bundle), "bundle " + opts.bundle);
+  if (spec.process.terminal && opts.console_socket.empty())
+    return fail("process.terminal is set: --console-socket is required");
+  TRY(store_.create_dir(opts.id));
+  std::string dir = store_.dir(opts.id);
+
+  MonitorSpec ms;
+  ms.dir = dir;
+  ms.initial.id = opts.id;
+  ms.initial.bundle = opts.bundle;
+  ms.initial.annotations = spec.annotations;
+  ms.process = spec.process;
+  ms.console_socket = opts.console_socket;
+  ms.gated = true;
+  auto pid = launch_monitor(ms);
+  if (pid) {
+    if (auto written = write_pid_file(opts.pid_file, *pid); !written) {
+      ::kill(*pid, SIGKILL);
+      pid = std::unexpected(written.error());
+    }
+  }
+  if (!pid) {
+    // Nothing half-made stays behind: wait for the monitor, then drop the directory.
+    auto ignored = wait_monitor_gone(dir);
+    (void)ignored;
+    auto removed = files::remove_tree(dir);
+    (void)removed;
+    return std::unexpected(pid.error());
+  }
+  return *pid;
+}
+
+Result<void> Containers::start(const std::string& id) {
+  Observed o = TRY(store_.observe(id));
+  if (o.status != Status::kCreated)
+    return failf("container {:?} is {}, not created", id, status_name(o.status));
+  return request_start(store_.dir(id));
+}
+
+Result<Observed> Containers::state(const std::string& id) const { return store_.observe(id); }
+
+std::vector<std::string> Containers::exec_dirs(const std::string& id) const {
+  std::vector<std::string> dirs;
+  std::string base = store_.dir(id) + "/execs";
+  if (auto names = files::list_dir(base))
+    for (const auto& n : *names) dirs.push_back(base + "/" + n);
+  return dirs;
+}
+
+std::vector<pid_t> Containers::live_monitors(const std::string& id) const {
+  std::vector<pid_t> roots;
+  auto add = [&](const std::string& dir) {
+    if (!monitor_alive(dir)) return;
+    if (auto o = store_.observe_dir(dir)) roots.push_back(o->state.monitor_pid);
+  };
+  add(store_.dir(id));
+  for (const auto& d : exec_dirs(id)) add(d);
+  return roots;
+}
+
+Result<void> Containers::kill(const std::string& id, int sig, bool all) {
+  Observed o = TRY(store_.observe(id));
+  if (all) {
+    signal_descendants(live_monitors(id), sig);
+    return {};
+  }
+  if (o.status == Status::kStopped) return failf("container {:?} is not running", id);
+  // The monitor records the exit before it reaps, so a pidfd opened while the state
+  // shows no exit refers to our workload, never to a process that reused its pid.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0));
+  if (pidfd < 0) return failf("container {:?} is not running", id);
+  UniqueFd guard(pidfd);
+  Observed again = TRY(store_.observe(id));
+  if (again.state.exit_status) return failf("container {:?} is not running", id);
+  if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0) {
+    if (errno == ESRCH) return failf("container {:?} is not running", id);
+    return sys_error(fmt::format("signal container {:?}", id));
+  }
+  return {};
+}
+
+Result<void> Containers::remove(const std::string& id, bool force) {
+  TRY(validate_id(id));
+  if (!store_.has(id)) {
+    if (force) return {};
+    return failf("container {:?} does not exist", id);
+  }
+  std::string dir = store_.dir(id);
+  auto o = store_.observe(id);
+  if (o && o->status == Status::kRunning && !force)
+    return failf("container {:?} is running: stop it first or use --force", id);
+  // Whatever is left of the tree (a held workload, a running one with --force,
+  // daemons that outlived a stopped workload) goes, then its monitors end by themselves.
+  signal_descendants(live_monitors(id), SIGKILL);
+  for (const auto& d : exec_dirs(id)) TRY(wait_monitor_gone(d));
+  TRY(wait_monitor_gone(dir));
+  return files::remove_tree(dir);
+}
+
+Result<int> Containers::exec(const ExecOptions& opts) {
+  Observed o = TRY(store_.observe(opts.id));
+  if (o.status != Status::kRunning)
+    return failf("container {:?} is {}: exec needs a running container", opts.id,
+                 status_name(o.status));
+  if (opts.process.terminal && opts.console_socket.empty())
+    return fail("a terminal exec needs --console-socket");
+  std::string exec_id = opts.exec_id;
+  if (exec_id.empty()) exec_id = fmt::format("exec-{}-{}", ::getpid(), now_ns());
+  TRY(validate_id(exec_id, "exec id"));
+  std::string base = store_.dir(opts.id) + "/execs";
+  if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + base);
+  std::string dir = store_.exec_dir(opts.id, exec_id);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return failf("exec id {:?} already exists", exec_id);
+    return sys_error("mkdir " + dir);
+  }
+
+  MonitorSpec ms;
+  ms.dir = dir;
+  ms.initial.id = exec_id;
+  ms.initial.bundle = o.state.bundle;
+  ms.process = opts.process;
+  ms.console_socket = opts.console_socket;
+  ms.gated = false;
+  auto pid = launch_monitor(ms);
+  if (!pid) {
+    auto ignored = files::remove_tree(dir);
+    (void)ignored;
+    return std::unexpected(pid.error());
+  }
+  TRY(write_pid_file(opts.pid_file, *pid));
+  if (opts.detach) return 0;
+  TRY(wait_exit_recorded(dir));
+  Observed done = TRY(store_.observe_dir(dir));
+  // The exec's own record goes once nothing of it is left; daemons it started stay
+  // tracked until the container is deleted.
+  if (!monitor_alive(dir) || descendants({done.state.monitor_pid}).empty()) {
+    auto ignored = wait_monitor_gone(dir);
+    (void)ignored;
+    auto removed = files::remove_tree(dir);
+    (void)removed;
+  }
+  return done.state.exit_status.value_or(1);
+}
+
+Result<int> Containers::wait(const std::string& id) {
+  TRY(store_.observe(id));
+  TRY(wait_exit_recorded(store_.dir(id)));
+  Observed o = TRY(store_.observe(id));
+  return o.state.exit_status.value_or(1);
+}
+
+Result<std::vector<pid_t>> Containers::pids(const std::string& id) const {
+  TRY(store_.observe(id));
+  std::vector<pid_t> out;
+  for (const auto& p : descendants(live_monitors(id))) out.push_back(p.pid);
+  return out;
+}
+
+std::vector<Observed> Containers::list() const {
+  std::vector<Observed> out;
+  for (const auto& id : store_.list())
+    if (auto o = store_.observe(id)) out.push_back(std::move(*o));
+  return out;
+}
+
+}  // namespace reaper

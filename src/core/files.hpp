@@ -1,0 +1,29 @@
+#pragma once
+// Small filesystem helpers with errors as values. State files are always replaced
+// atomically (write a temp file, fsync, rename) so a reader never sees half a file.
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+
+namespace reaper::files {
+
+Result<std::string> read(const std::string& path);
+// Writes `data` to `path` through `path.tmp` + fsync + rename; `mode` for the new file.
+Result<void> write_atomic(const std::string& path, std::string_view data, mode_t mode = 0600);
+// Creates one directory; fails with EEXIST when it is already there.
+Result<void> make_dir(const std::string& path, mode_t mode);
+// Creates a directory and its missing parents.
+Result<void> make_dirs(const std::string& path, mode_t mode);
+// Removes a directory tree (files and directories only; never follows symlinks).
+Result<void> remove_tree(const std::string& path);
+bool exists(const std::string& path);
+// Names in a directory, without "." and "..", sorted.
+Result<std::vector<std::string>> list_dir(const std::string& path);
+// Opens with O_CLOEXEC always added.
+Result<UniqueFd> open(const std::string& path, int flags, mode_t mode = 0);
+
+}  // namespace reaper::files

@@ -1,0 +1,233 @@
+#include "core/monitor.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include "core/control_socket.hpp"
+#include "core/files.hpp"
+#include "core/pty.hpp"
+#include "core/spawn.hpp"
+
+namespace reaper {
+namespace {
+
+Result<UniqueFd> take_lock(const std::string& path) {
+  UniqueFd fd = TRY(files::open(path, O_RDWR | O_CREAT, 0600));
+  if (::flock(fd.get(), LOCK_EX) != 0) return sys_error("flock " + path);
+  return fd;
+}
+
+void redirect_stdio_to_null() {
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return;
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+  ::close(null);
+}
+
+class Monitor {
+ public:
+  Monitor(const MonitorSpec& spec, int report_fd) : spec_(spec), report_fd_(report_fd) {}
+
+  [[noreturn]] void run() {
+    auto ready = set_up();
+    if (!ready) {
+      report("error " + ready.error().describe());
+      ::_exit(1);
+    }
+    report(fmt::format("ok {}", child_.pid));
+    ::close(report_fd_);
+    redirect_stdio_to_null();
+    if (spec_.gated) wait_for_start();
+    reap_until_alone();
+    ::_exit(0);
+  }
+
+ private:
+  Result<void> set_up() {
+    if (::setsid() < 0) return sys_error("setsid");
+    // Orphans of the workload (double-forked daemons) are re-parented to us, so they
+    // stay reachable by kill --all and are reaped here.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("PR_SET_CHILD_SUBREAPER");
+    if (::chdir("/") != 0) return sys_error("chdir /");
+    monitor_lock_ = TRY(take_lock(spec_.dir + "/monitor.lock"));
+    running_lock_ = TRY(take_lock(spec_.dir + "/running.lock"));
+    if (spec_.gated) control_ = TRY(listen_control(spec_.dir));
+
+    Stdio stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, false};
+    Pty pty;
+    if (spec_.process.terminal) {
+      if (spec_.console_socket.empty()) return fail("process.terminal needs --console-socket");
+      pty = TRY(open_pty(spec_.process.console_height, spec_.process.console_width));
+      stdio = Stdio{pty.slave.get(), pty.slave.get(), pty.slave.get(), true};
+    }
+    child_ = TRY(spawn(spec_.process, stdio, spec_.gated));
+    state_ = spec_.initial;
+    state_.pid = child_.pid;
+    state_.monitor_pid = ::getpid();
+    state_.created_ns = now_ns();
+    state_.terminal = spec_.process.terminal;
+    if (spec_.process.terminal) {
+      // The console's owner holds the only master; we keep no copy, so the workload
+      // sees hangup exactly when the owner closes it.
+      auto sent = send_console(spec_.console_socket, pty.master.get(), pty.slave_name);
+      if (!sent) {
+        ::kill(child_.pid, SIGKILL);
+        return std::unexpected(sent.error());
+      }
+    }
+    if (!spec_.gated) {
+      auto exec = exec_outcome(child_);
+      if (exec) state_.started_ns = now_ns();
+      else state_.error = exec.error().message;
+    }
+    auto saved = save_state(spec_.dir, state_);
+    if (!saved) ::kill(child_.pid, SIGKILL);
+    return saved;
+  }
+
+  void report(const std::string& line) {
+    auto ignored = write_all(report_fd_, line + "\n");
+    (void)ignored;
+  }
+
+  // Serves control.sock until `start` arrives, or the workload dies before it does.
+  void wait_for_start() {
+    for (;;) {
+      pollfd fds[2] = {{control_.get(), POLLIN, 0}, {child_.pidfd.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents) break;  // killed before start: the wait loop records it
+      if (fds[0].revents && serve_start()) break;
+    }
+    close_control();
+  }
+
+  // Handles one control connection; true once the workload has been released.
+  bool serve_start() {
+    UniqueFd conn(::accept4(control_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!conn) return false;
+    struct ucred cred {};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        cred.uid != ::geteuid())
+      return false;
+    auto line = read_line(conn.get());
+    if (!line || *line != "start") {
+      auto ignored = write_all(conn.get(), "error unknown request\n");
+      (void)ignored;
+      return false;
+    }
+    close_control();  // a second `start` must find nothing to talk to
+    auto exec = release(child_);
+    std::string answer = "ok\n";
+    if (exec) {
+      state_.started_ns = now_ns();
+      auto ignored = save_state(spec_.dir, state_);
+      (void)ignored;
+    } else {
+      state_.error = exec.error().message;
+      wait_workload_exit();  // it exits at once; `start` reports a stopped container
+      answer = "error " + exec.error().message + "\n";
+    }
+    auto ignored = write_all(conn.get(), answer);
+    (void)ignored;
+    return true;
+  }
+
+  void close_control() {
+    if (!control_) return;
+    control_.reset();
+    ::unlink((spec_.dir + "/" + kControlSocketName).c_str());
+  }
+
+  // Records the workload's exit; `info` comes from a WNOWAIT waitid, so the pid is
+  // still ours (a zombie) while we write.
+  void record_exit(const siginfo_t& info) {
+    state_.exit_status = exit_status_from_wait(info.si_code, info.si_status);
+    state_.exited_ns = now_ns();
+    auto ignored = save_state(spec_.dir, state_);
+    (void)ignored;
+    running_lock_.reset();  // wakes foreground `exec` and `run` waiting for the exit
+    recorded_ = true;
+  }
+
+  void wait_workload_exit() {
+    siginfo_t info{};
+    while (::waitid(P_PID, static_cast<id_t>(child_.pid), &info, WEXITED | WNOWAIT) != 0)
+      if (errno != EINTR) return;
+    record_exit(info);
+    ::waitpid(child_.pid, nullptr, 0);
+  }
+
+  // Reaps the workload and every orphan given to us, until no child is left.
+  void reap_until_alone() {
+    for (;;) {
+      siginfo_t info{};
+      if (::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0) {
+        if (errno == EINTR) continue;
+        break;  // ECHILD: nothing of the container is left
+      }
+      if (info.si_pid == child_.pid && !recorded_) record_exit(info);
+      ::waitpid(info.si_pid, nullptr, 0);
+    }
+  }
+
+  const MonitorSpec& spec_;
+  int report_fd_;
+  UniqueFd monitor_lock_, running_lock_, control_;
+  Spawned child_;
+  ProcessState state_;
+  bool recorded_ = false;
+};
+
+}  // namespace
+
+Result<pid_t> launch_monitor(const MonitorSpec& spec) {
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return sys_error("pipe");
+  UniqueFd report_read(report[0]), report_write(report[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_error("fork monitor");
+  if (pid == 0) {
+    report_read.reset();
+    Monitor(spec, report_write.release()).run();
+  }
+  report_write.reset();
+  // One line, not EOF: the gated workload holds a copy of the pipe until it execs.
+  auto line = read_line(report_read.get());
+  if (!line) {
+    ::waitpid(pid, nullptr, 0);
+    return fail("the monitor died while setting up the workload");
+  }
+  if (line->starts_with("ok ")) return static_cast<pid_t>(std::stol(line->substr(3)));
+  ::waitpid(pid, nullptr, 0);
+  return fail(line->starts_with("error ") ? line->substr(6) : *line);
+}
+
+Result<void> request_start(const std::string& dir) {
+  auto conn = connect_control(dir);
+  if (!conn) return fail("container is not in the created state");
+  TRY(write_all(conn->get(), "start\n"));
+  auto answer = read_line(conn->get());
+  if (!answer) return fail("container is not in the created state");
+  if (*answer == "ok") return {};
+  return fail(answer->starts_with("error ") ? answer->substr(6) : *answer);
+}
+
+Result<void> wait_exit_recorded(const std::string& dir) {
+  UniqueFd fd = TRY(files::open(dir + "/running.lock", O_RDONLY));
+  while (::flock(fd.get(), LOCK_SH) != 0)
+    if (errno != EINTR) return sys_error("flock running.lock");
+  return {};
+}
+
+}  // namespace reaper

@@ -1,0 +1,41 @@
+#pragma once
+// The monitor: the process that spawns a workload is the one that waits for it.
+//
+// launch_monitor() forks a small detached process (own session, child subreaper) that
+// spawns the workload, records its state, and then blocks in waitid() until the
+// workload and everything it left behind have exited. It records the exit in
+// state.json *before* reaping the workload, so the pid cannot be reused while the
+// state still calls it running, and it reaps every orphan re-parented to it.
+//
+// Its locks tell others about it without polling:
+//   monitor.lock  held for the monitor's whole life
+//   running.lock  held until the workload's exit has been recorded
+#include <sys/types.h>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "core/oci_spec.hpp"
+#include "core/state_store.hpp"
+
+namespace reaper {
+
+struct MonitorSpec {
+  std::string dir;             // this process's state directory (exists, empty)
+  ProcessState initial;        // id, bundle, annotations
+  oci::Process process;
+  std::string console_socket;  // required when process.terminal
+  bool gated = false;          // hold before exec until `start` arrives on control.sock
+};
+
+// Returns the workload's pid once it is set up (gated) or exec'd (not gated). The
+// caller's fds 0, 1 and 2 become the workload's stdio (unless it has a terminal).
+Result<pid_t> launch_monitor(const MonitorSpec& spec);
+
+// Asks the monitor in `dir` to let its workload exec; returns once it has.
+Result<void> request_start(const std::string& dir);
+
+// Blocks until the workload's exit has been recorded in <dir>/state.json.
+Result<void> wait_exit_recorded(const std::string& dir);
+
+}  // namespace reaper

@@ -1,0 +1,89 @@
+#include "core/process_tree.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/files.hpp"
+
+namespace reaper {
+
+Result<ProcInfo> read_proc(pid_t pid) {
+  std::string text = TRY(files::read(fmt::format("/proc/{}/stat", pid)));
+  // comm may hold spaces and parentheses: it ends at the last ')'.
+  size_t open = text.find('('), close = text.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return failf("malformed /proc/{}/stat", pid);
+  ProcInfo info;
+  info.pid = pid;
+  info.comm = text.substr(open + 1, close - open - 1);
+  unsigned long long utime = 0, stime = 0, start = 0, rss = 0;
+  int ppid = 0;
+  char state = '?';
+  // Fields after comm: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+  // cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
+  int n = std::sscanf(text.c_str() + close + 2,
+                      "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                      "%*d %llu %*u %llu",
+                      &state, &ppid, &utime, &stime, &start, &rss);
+  if (n != 6) return failf("malformed /proc/{}/stat", pid);
+  info.state = state;
+  info.ppid = ppid;
+  info.utime_ticks = utime;
+  info.stime_ticks = stime;
+  info.start_ticks = start;
+  info.rss_pages = rss;
+  return info;
+}
+
+std::vector<ProcInfo> read_all_procs() {
+  std::vector<ProcInfo> procs;
+  DIR* dir = ::opendir("/proc");
+  if (!dir) return procs;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    if (auto info = read_proc(static_cast<pid_t>(pid))) procs.push_back(std::move(*info));
+  }
+  ::closedir(dir);
+  return procs;
+}
+
+std::vector<ProcInfo> descendants(const std::vector<pid_t>& roots) {
+  std::vector<ProcInfo> procs = read_all_procs();
+  std::unordered_map<pid_t, std::vector<size_t>> children;
+  for (size_t i = 0; i < procs.size(); ++i) children[procs[i].ppid].push_back(i);
+  std::vector<ProcInfo> out;
+  std::vector<pid_t> queue(roots.begin(), roots.end());
+  std::unordered_set<pid_t> seen(roots.begin(), roots.end());
+  for (size_t q = 0; q < queue.size(); ++q) {
+    auto it = children.find(queue[q]);
+    if (it == children.end()) continue;
+    for (size_t idx : it->second) {
+      const ProcInfo& p = procs[idx];
+      if (!seen.insert(p.pid).second) continue;
+      queue.push_back(p.pid);
+      if (p.state != 'Z') out.push_back(p);
+    }
+  }
+  return out;
+}
+
+void signal_descendants(const std::vector<pid_t>& roots, int sig) {
+  // Each pass signals everything it finds. A SIGKILLed process never runs user code
+  // again, so it cannot fork; only children forked before the signal landed can
+  // appear in the next pass, and the loop ends when a pass finds nobody alive.
+  for (int pass = 0; pass < 1000; ++pass) {
+    auto procs = descendants(roots);
+    if (procs.empty()) return;
+    for (const auto& p : procs) ::kill(p.pid, sig);
+    if (sig != SIGKILL) return;
+  }
+}
+
+}  // namespace reaper

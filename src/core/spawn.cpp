@@ -1,0 +1,246 @@
+#include "core/spawn.hpp"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "core/credentials.hpp"
+
+namespace reaper {
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// One fixed-size record on the status pipe; smaller than PIPE_BUF, so written atomically.
+struct StatusRecord {
+  enum Kind : uint8_t { kReady = 1, kSetupFailed = 2, kExecFailed = 3 } kind;
+  int error;
+  int exit_status;
+  char message[240];
+};
+
+void send_record(int fd, StatusRecord::Kind kind, int error, int exit_status, const char* msg) {
+  StatusRecord rec{};
+  rec.kind = kind;
+  rec.error = error;
+  rec.exit_status = exit_status;
+  if (msg) std::snprintf(rec.message, sizeof rec.message, "%s", msg);
+  ssize_t ignored = ::write(fd, &rec, sizeof rec);
+  (void)ignored;
+}
+
+// Reads one record; false on EOF (the pipe closed: execve succeeded or the child died).
+Result<bool> read_record(int fd, StatusRecord* rec) {
+  for (;;) {
+    ssize_t n = ::read(fd, rec, sizeof *rec);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("read spawn status");
+    if (n == 0) return false;
+    if (n != sizeof *rec) return fail("short spawn status record");
+    return true;
+  }
+}
+
+[[noreturn]] void child_fail(int status_fd, StatusRecord::Kind kind, int err, int exit_status,
+                             const char* what) {
+  char msg[240];
+  if (kind == StatusRecord::kExecFailed)
+    std::snprintf(msg, sizeof msg, "%s", what);
+  else
+    std::snprintf(msg, sizeof msg, "%s: %s", what, std::strerror(err));
+  send_record(status_fd, kind, err, exit_status, msg);
+  if (kind == StatusRecord::kExecFailed) {
+    char line[300];
+    int len = std::snprintf(line, sizeof line, "reaper: %s\n", msg);
+    ssize_t ignored = ::write(STDERR_FILENO, line, static_cast<size_t>(len));
+    (void)ignored;
+  }
+  ::_exit(exit_status);
+}
+
+// Moves the three stdio fds into place, even when they overlap 0..2.
+int install_stdio(const Stdio& stdio) {
+  int devnull = -1;
+  int src[3] = {stdio.in, stdio.out, stdio.err};
+  for (int& fd : src) {
+    if (fd >= 0) {
+      // Lift every source above 2 first so that dup2 into 0..2 cannot clobber another.
+      int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      if (high < 0) return errno;
+      fd = high;
+    } else {
+      if (devnull < 0 && (devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC)) < 0) return errno;
+      fd = devnull;
+    }
+  }
+  for (int target = 0; target < 3; ++target)
+    if (::dup2(src[target], target) < 0) return errno;
+  return 0;
+}
+
+void reset_signals() {
+  sigset_t all;
+  sigemptyset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+}
+
+// execvpe semantics with the workload's own PATH (not the runtime's).
+void exec_program(const oci::Process& p, char* const argv[], char* const envp[], int status_fd) {
+  const std::string& name = p.args[0];
+  int err = ENOENT;
+  if (name.find('/') != std::string::npos) {
+    ::execve(name.c_str(), argv, envp);
+    err = errno;
+  } else {
+    auto path_env = oci::env_lookup(p.env, "PATH");
+    std::string path = path_env ? *path_env : kDefaultPath;
+    bool saw_eacces = false;
+    size_t start = 0;
+    while (start <= path.size()) {
+      size_t end = path.find(':', start);
+      if (end == std::string::npos) end = path.size();
+      std::string dir = path.substr(start, end - start);
+      std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+      ::execve(candidate.c_str(), argv, envp);
+      if (errno == EACCES) saw_eacces = true;
+      else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
+      start = end + 1;
+    }
+    if (err == ENOENT && saw_eacces) err = EACCES;
+  }
+  char what[200];
+  if (err == ENOENT)
+    std::snprintf(what, sizeof what, "exec \"%.150s\": not found", name.c_str());
+  else
+    std::snprintf(what, sizeof what, "exec \"%.150s\": %s", name.c_str(), std::strerror(err));
+  child_fail(status_fd, StatusRecord::kExecFailed, err, err == ENOENT ? 127 : 126, what);
+}
+
+[[noreturn]] void run_child(const oci::Process& p, const Stdio& stdio, int status_fd, int gate_fd,
+                            char* const argv[], char* const envp[]) {
+  reset_signals();
+  if (::setsid() < 0) child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "setsid");
+  if (int err = install_stdio(stdio))
+    child_fail(status_fd, StatusRecord::kSetupFailed, err, 1, "set up stdio");
+  if (stdio.controlling_tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
+    child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "set controlling terminal");
+  // Exactly fds 0, 1 and 2 survive the exec; the status and gate pipes close with it.
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "close_range");
+  for (const auto& lim : p.rlimits) {
+    struct rlimit rl {lim.soft, lim.hard};
+    if (::setrlimit(lim.resource, &rl) != 0)
+      child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "setrlimit");
+  }
+  if (p.oom_score_adj) {
+    int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    char buf[16];
+    int len = std::snprintf(buf, sizeof buf, "%d", *p.oom_score_adj);
+    if (fd < 0 || ::write(fd, buf, static_cast<size_t>(len)) != len)
+      child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "set oom_score_adj");
+    ::close(fd);
+  }
+  const char* step = nullptr;
+  if (int err = apply_credentials(p.user, &step))
+    child_fail(status_fd, StatusRecord::kSetupFailed, err, 1, step);
+  if (::chdir(p.cwd.c_str()) != 0) {
+    char what[300];
+    std::snprintf(what, sizeof what, "chdir to cwd %.250s", p.cwd.c_str());
+    child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, what);
+  }
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "set no_new_privs");
+  send_record(status_fd, StatusRecord::kReady, 0, 0, nullptr);
+  if (gate_fd >= 0) {
+    char go;
+    ssize_t n;
+    do n = ::read(gate_fd, &go, 1); while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(1);  // the parent gave up on this container before starting it
+  }
+  exec_program(p, argv, envp, status_fd);
+  ::_exit(127);
+}
+
+std::expected<void, ExecFailure> outcome(Spawned& child) {
+  StatusRecord rec{};
+  auto got = read_record(child.status.get(), &rec);
+  child.status.reset();
+  if (!got) return std::unexpected(ExecFailure{got.error().code, got.error().describe(), 1});
+  if (!*got) return {};
+  return std::unexpected(ExecFailure{rec.error, rec.message, rec.exit_status});
+}
+
+}  // namespace
+
+Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated) {
+  // Everything the child needs is built before fork.
+  std::vector<char*> argv, envp;
+  for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : process.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  int status_pipe[2], gate_pipe[2] = {-1, -1};
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) return sys_error("pipe");
+  UniqueFd status_read(status_pipe[0]), status_write(status_pipe[1]);
+  if (gated && ::pipe2(gate_pipe, O_CLOEXEC) != 0) return sys_error("pipe");
+  UniqueFd gate_read(gate_pipe[0]), gate_write(gate_pipe[1]);
+
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_error("fork");
+  if (pid == 0) run_child(process, stdio, status_write.get(), gate_read.get(), argv.data(), envp.data());
+
+  status_write.reset();
+  gate_read.reset();
+  Spawned child;
+  child.pid = pid;
+  child.status = std::move(status_read);
+  child.gate = std::move(gate_write);
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    auto err = sys_error("pidfd_open");
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return err;
+  }
+  child.pidfd.reset(pidfd);
+
+  StatusRecord rec{};
+  auto got = read_record(child.status.get(), &rec);
+  if (!got || !*got || rec.kind != StatusRecord::kReady) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    if (!got) return std::unexpected(got.error());
+    if (!*got) return fail("spawn: the child died during setup");
+    return std::unexpected(Error{0, std::string(rec.message)});  // message has the errno text
+  }
+  return child;
+}
+
+std::expected<void, ExecFailure> release(Spawned& child) {
+  char go = 1;
+  ssize_t n;
+  do n = ::write(child.gate.get(), &go, 1); while (n < 0 && errno == EINTR);
+  child.gate.reset();
+  return outcome(child);
+}
+
+std::expected<void, ExecFailure> exec_outcome(Spawned& child) { return outcome(child); }
+
+int exit_status_from_wait(int code, int status) {
+  if (code == CLD_EXITED) return status;
+  return 128 + status;  // CLD_KILLED or CLD_DUMPED
+}
+
+}  // namespace reaper

@@ -1,0 +1,54 @@
+#pragma once
+// Fork-first spawning of a workload process on the host.
+//
+// The child sets itself up (session, stdio, rlimits, credentials, cwd) and reports
+// READY over a close-on-exec status pipe; a gated child then waits for release()
+// before it execs. The exec outcome arrives on the same pipe: EOF means execve
+// succeeded (the pipe closed with the exec), a record carries its errno.
+// Whoever called spawn() is the parent, and so the one that waits for the child.
+#include <sys/types.h>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/oci_spec.hpp"
+
+namespace reaper {
+
+struct Stdio {
+  int in = -1, out = -1, err = -1;  // fds in the parent; -1 means /dev/null
+  bool controlling_tty = false;     // `in` is a PTY slave to become the controlling tty
+};
+
+struct Spawned {
+  pid_t pid = -1;
+  UniqueFd pidfd;   // readable once the process has exited
+  UniqueFd status;  // the child's status pipe (read end)
+  UniqueFd gate;    // write end of the start gate (gated spawns only)
+};
+
+// Why an exec failed: errno, the message the workload printed on its stderr, and the
+// exit status it then exited with (127 not found, 126 not executable).
+struct ExecFailure {
+  int error = 0;
+  std::string message;
+  int exit_status = 0;
+};
+
+// Forks the workload and waits until it is set up. With `gated`, the child then holds
+// before execve until release(); otherwise it execs at once and the result is as for
+// release(). A setup failure (credentials, cwd, rlimits) is returned as an error and the
+// child is reaped.
+Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated);
+
+// Lets a gated child exec, and reports the outcome: ok once execve succeeded, or the
+// failure (the child then exits with failure.exit_status; the caller still reaps it).
+std::expected<void, ExecFailure> release(Spawned& child);
+// For non-gated spawns: the exec outcome.
+std::expected<void, ExecFailure> exec_outcome(Spawned& child);
+
+// Exit status as a shell reports it: the code, or 128 + signal number.
+int exit_status_from_wait(int code, int status);
+
+}  // namespace reaper

@@ -1,0 +1,80 @@
+# Shell test harness. A test file under test/integration/ defines functions named
+# test_*; test/run executes each one in its own bash process (with a timeout), with
+# this file sourced first. A test passes when its function returns 0.
+#
+# Environment provided to every test:
+#   REAPER      absolute path of the built multi-call binary
+#   TEST_TMP    a fresh private directory, removed after the test
+#   RT_ROOT     a private reaper-runtime --root under TEST_TMP
+set -uo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+assert_eq() {  # assert_eq EXPECTED ACTUAL [what]
+  [[ "$1" == "$2" ]] || fail "${3:-value}: expected '$1', got '$2'"
+}
+assert_ne() { [[ "$1" != "$2" ]] || fail "${3:-value}: did not expect '$1'"; }
+assert_contains() {  # assert_contains HAYSTACK NEEDLE [what]
+  [[ "$1" == *"$2"* ]] || fail "${3:-output}: '$2' not found in: $1"
+}
+assert_not_contains() { [[ "$1" != *"$2"* ]] || fail "${3:-output}: unexpected '$2' in: $1"; }
+assert_file() { [[ -e "$1" ]] || fail "missing file $1"; }
+assert_no_file() { [[ ! -e "$1" ]] || fail "file should not exist: $1"; }
+
+# Runs a command, capturing stdout in $out, stderr in $err and the exit status in $rc.
+capture() {
+  local of ef
+  of=$(mktemp -p "$TEST_TMP") ef=$(mktemp -p "$TEST_TMP")
+  "$@" >"$of" 2>"$ef"; rc=$?
+  out=$(cat "$of") err=$(cat "$ef")
+  rm -f "$of" "$ef"
+}
+
+# reaper-runtime with the test's private root.
+rt() { "$REAPER" reaper-runtime --root "$RT_ROOT" "$@"; }
+
+# make_bundle DIR ARGS... : writes DIR/config.json running ARGS on the host.
+# Optional environment: BUNDLE_ENV (JSON array), BUNDLE_CWD, BUNDLE_TERMINAL (true|false),
+# BUNDLE_USER (JSON object), BUNDLE_EXTRA (extra top-level JSON members, with leading comma).
+make_bundle() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  local args="" a
+  for a in "$@"; do
+    a=${a//\\/\\\\}; a=${a//\"/\\\"}
+    args+="${args:+,}\"$a\""
+  done
+  cat >"$dir/config.json" <<JSON
+{
+  "ociVersion": "1.0.2",
+  "process": {
+    "terminal": ${BUNDLE_TERMINAL:-false},
+    "user": ${BUNDLE_USER:-{"uid": 0, "gid": 0}},
+    "args": [$args],
+    "env": ${BUNDLE_ENV:-["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+    "cwd": "${BUNDLE_CWD:-/}"
+  },
+  "root": {"path": "rootfs"}${BUNDLE_EXTRA:-}
+}
+JSON
+}
+
+# Processes (pids) whose environment carries MARK=value: used to find everything a
+# test started, daemonised descendants included, without trusting the runtime.
+pids_with_mark() {  # pids_with_mark VALUE
+  local p
+  for p in /proc/[0-9]*; do
+    tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "REAPER_TEST_MARK=$1" && echo "${p#/proc/}"
+  done
+}
+
+# Removes every container the test left in its private root, then the root itself.
+harness_cleanup() {
+  local id
+  if [[ -d "$RT_ROOT" ]]; then
+    for id in $(ls "$RT_ROOT" 2>/dev/null); do
+      rt delete --force "$id" >/dev/null 2>&1
+    done
+  fi
+  rm -rf "$TEST_TMP"
+}
