@@ -18,11 +18,25 @@ Result<void> write_pid_file(const std::string& path, pid_t pid) {
   return files::write_atomic(path, std::to_string(pid), 0644);
 }
 
-Result<pid_t> Containers::create(const CreateOptions& opts) {
+namespace {
+
+void apply_io(MonitorSpec& ms, const ProcessIo& io) {
+  ms.stdio = io.stdio;
+  ms.console_socket = io.console_socket;
+  ms.console_channel = io.console_channel;
+  ms.notify_exit = io.notify_exit;
+}
+
+bool has_console(const ProcessIo& io) { return !io.console_socket.empty() || io.console_channel >= 0; }
+
+}  // namespace
+
+Result<Launched> Containers::create(const CreateOptions& opts) {
   TRY(validate_id(opts.id));
   // Everything that can be checked is checked before anything is made.
-  oci::Spec spec = TRY_CTX(oci::load_bundle_spec(opts.bundle), "bundle " + opts.bundle);
-  if (spec.process.terminal && opts.console_socket.empty())
+  oci::Spec spec = opts.spec ? *opts.spec
+                             : TRY_CTX(oci::load_bundle_spec(opts.bundle), "bundle " + opts.bundle);
+  if (spec.process.terminal && !has_console(opts.io))
     return fail("process.terminal is set: --console-socket is required");
   TRY(store_.create_dir(opts.id));
   std::string dir = store_.dir(opts.id);
@@ -33,24 +47,24 @@ Result<pid_t> Containers::create(const CreateOptions& opts) {
   ms.initial.bundle = opts.bundle;
   ms.initial.annotations = spec.annotations;
   ms.process = spec.process;
-  ms.console_socket = opts.console_socket;
+  apply_io(ms, opts.io);
   ms.gated = true;
-  auto pid = launch_monitor(ms);
-  if (pid) {
-    if (auto written = write_pid_file(opts.pid_file, *pid); !written) {
-      ::kill(*pid, SIGKILL);
-      pid = std::unexpected(written.error());
+  auto launched = launch_monitor(ms);
+  if (launched) {
+    if (auto written = write_pid_file(opts.pid_file, launched->pid); !written) {
+      ::kill(launched->pid, SIGKILL);
+      launched = std::unexpected(written.error());
     }
   }
-  if (!pid) {
+  if (!launched) {
     // Nothing half-made stays behind: wait for the monitor, then drop the directory.
     auto ignored = wait_monitor_gone(dir);
     (void)ignored;
     auto removed = files::remove_tree(dir);
     (void)removed;
-    return std::unexpected(pid.error());
+    return std::unexpected(launched.error());
   }
-  return *pid;
+  return launched;
 }
 
 Result<void> Containers::start(const std::string& id) {
@@ -81,25 +95,36 @@ std::vector<pid_t> Containers::live_monitors(const std::string& id) const {
   return roots;
 }
 
+Result<void> Containers::signal_recorded(const std::string& dir, const std::string& what,
+                                         int sig) const {
+  Observed o = TRY(store_.observe_dir(dir));
+  if (o.status == Status::kStopped) return failf("{} is not running", what);
+  // The monitor records the exit before it reaps, so a pidfd opened while the state
+  // shows no exit refers to our process, never to one that reused its pid.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0));
+  if (pidfd < 0) return failf("{} is not running", what);
+  UniqueFd guard(pidfd);
+  Observed again = TRY(store_.observe_dir(dir));
+  if (again.state.exit_status) return failf("{} is not running", what);
+  if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0) {
+    if (errno == ESRCH) return failf("{} is not running", what);
+    return sys_error("signal " + what);
+  }
+  return {};
+}
+
 Result<void> Containers::kill(const std::string& id, int sig, bool all) {
-  Observed o = TRY(store_.observe(id));
+  TRY(store_.observe(id));
   if (all) {
     signal_descendants(live_monitors(id), sig);
     return {};
   }
-  if (o.status == Status::kStopped) return failf("container {:?} is not running", id);
-  // The monitor records the exit before it reaps, so a pidfd opened while the state
-  // shows no exit refers to our workload, never to a process that reused its pid.
-  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0));
-  if (pidfd < 0) return failf("container {:?} is not running", id);
-  UniqueFd guard(pidfd);
-  Observed again = TRY(store_.observe(id));
-  if (again.state.exit_status) return failf("container {:?} is not running", id);
-  if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0) {
-    if (errno == ESRCH) return failf("container {:?} is not running", id);
-    return sys_error(fmt::format("signal container {:?}", id));
-  }
-  return {};
+  return signal_recorded(store_.dir(id), fmt::format("container {:?}", id), sig);
+}
+
+Result<void> Containers::kill_exec(const std::string& id, const std::string& exec_id, int sig) {
+  TRY(validate_id(exec_id, "exec id"));
+  return signal_recorded(store_.exec_dir(id, exec_id), fmt::format("exec {:?}", exec_id), sig);
 }
 
 Result<void> Containers::remove(const std::string& id, bool force) {
@@ -120,15 +145,14 @@ Result<void> Containers::remove(const std::string& id, bool force) {
   return files::remove_tree(dir);
 }
 
-Result<int> Containers::exec(const ExecOptions& opts) {
+Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
   Observed o = TRY(store_.observe(opts.id));
   if (o.status != Status::kRunning)
     return failf("container {:?} is {}: exec needs a running container", opts.id,
                  status_name(o.status));
-  if (opts.process.terminal && opts.console_socket.empty())
+  if (opts.process.terminal && !has_console(opts.io))
     return fail("a terminal exec needs --console-socket");
-  std::string exec_id = opts.exec_id;
-  if (exec_id.empty()) exec_id = fmt::format("exec-{}-{}", ::getpid(), now_ns());
+  const std::string& exec_id = opts.exec_id;
   TRY(validate_id(exec_id, "exec id"));
   std::string base = store_.dir(opts.id) + "/execs";
   if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + base);
@@ -143,16 +167,34 @@ Result<int> Containers::exec(const ExecOptions& opts) {
   ms.initial.id = exec_id;
   ms.initial.bundle = o.state.bundle;
   ms.process = opts.process;
-  ms.console_socket = opts.console_socket;
+  apply_io(ms, opts.io);
   ms.gated = false;
-  auto pid = launch_monitor(ms);
-  if (!pid) {
+  auto launched = launch_monitor(ms);
+  if (!launched) {
     auto ignored = files::remove_tree(dir);
     (void)ignored;
-    return std::unexpected(pid.error());
+    return std::unexpected(launched.error());
   }
-  TRY(write_pid_file(opts.pid_file, *pid));
+  TRY(write_pid_file(opts.pid_file, launched->pid));
+  return launched;
+}
+
+Result<void> Containers::remove_exec(const std::string& id, const std::string& exec_id) {
+  TRY(validate_id(exec_id, "exec id"));
+  std::string dir = store_.exec_dir(id, exec_id);
+  // Whatever the exec'd process left behind dies with its record.
+  if (monitor_alive(dir))
+    if (auto o = store_.observe_dir(dir)) signal_descendants({o->state.monitor_pid}, SIGKILL);
+  TRY(wait_monitor_gone(dir));
+  return files::remove_tree(dir);
+}
+
+Result<int> Containers::exec(const ExecOptions& opts) {
+  ExecOptions o = opts;
+  if (o.exec_id.empty()) o.exec_id = fmt::format("exec-{}-{}", ::getpid(), now_ns());
+  TRY(exec_detached(o));
   if (opts.detach) return 0;
+  std::string dir = store_.exec_dir(o.id, o.exec_id);
   TRY(wait_exit_recorded(dir));
   Observed done = TRY(store_.observe_dir(dir));
   // The exec's own record goes once nothing of it is left; daemons it started stay

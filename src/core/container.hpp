@@ -8,16 +8,27 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/monitor.hpp"
 #include "core/oci_spec.hpp"
 #include "core/state_store.hpp"
 
 namespace reaper {
 
+// How a workload's stdio and console reach the caller (see MonitorSpec).
+struct ProcessIo {
+  Stdio stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, false};
+  std::string console_socket;  // required for terminal workloads, or:
+  int console_channel = -1;
+  bool notify_exit = false;
+};
+
 struct CreateOptions {
   std::string id;
-  std::string bundle;          // absolute
-  std::string pid_file;        // optional
-  std::string console_socket;  // required for terminal workloads
+  std::string bundle;    // absolute
+  std::string pid_file;  // optional
+  ProcessIo io;
+  // Set when the caller already parsed config.json (the shim); otherwise it is read.
+  std::optional<oci::Spec> spec;
 };
 
 struct ExecOptions {
@@ -25,7 +36,7 @@ struct ExecOptions {
   std::string exec_id;  // generated when empty
   oci::Process process;
   std::string pid_file;
-  std::string console_socket;
+  ProcessIo io;
   bool detach = false;
 };
 
@@ -34,13 +45,18 @@ class Containers {
   explicit Containers(std::string root) : store_(std::move(root)) {}
   const StateStore& store() const { return store_; }
 
-  Result<pid_t> create(const CreateOptions& opts);
+  Result<Launched> create(const CreateOptions& opts);
   Result<void> start(const std::string& id);
   Result<Observed> state(const std::string& id) const;
   Result<void> kill(const std::string& id, int sig, bool all);
+  Result<void> kill_exec(const std::string& id, const std::string& exec_id, int sig);
   Result<void> remove(const std::string& id, bool force);
   // Foreground: the process's exit status. Detached: 0 once it has been exec'd.
   Result<int> exec(const ExecOptions& opts);
+  // Detached exec for callers that watch the exit themselves.
+  Result<Launched> exec_detached(const ExecOptions& opts);
+  // Forgets an exec'd process that has exited (its record and directory).
+  Result<void> remove_exec(const std::string& id, const std::string& exec_id);
   // Blocks until the workload's exit is recorded; returns its exit status.
   Result<int> wait(const std::string& id);
   // Every live process of the container (workload, descendants, exec'd processes).
@@ -51,6 +67,8 @@ class Containers {
   // The monitors still alive for a container and its exec'd processes.
   std::vector<pid_t> live_monitors(const std::string& id) const;
   std::vector<std::string> exec_dirs(const std::string& id) const;
+  // Signals the process recorded in `dir`, unless its exit has been recorded.
+  Result<void> signal_recorded(const std::string& dir, const std::string& what, int sig) const;
 
   StateStore store_;
 };

@@ -8,7 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
+#include <algorithm>
 #include <csignal>
+#include <vector>
 
 #include "core/control_socket.hpp"
 #include "core/files.hpp"
@@ -31,6 +35,19 @@ void redirect_stdio_to_null() {
   ::close(null);
 }
 
+// The monitor is forked from a caller that may hold many fds (a shim's sockets, other
+// containers' FIFOs): keep only those it needs, so EOFs and hangups stay exact.
+void close_fds_except(std::vector<int> keep) {
+  std::vector<int> open_fds;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') open_fds.push_back(std::atoi(e->d_name));
+    ::closedir(d);
+  }
+  for (int fd : open_fds)
+    if (fd > 2 && std::find(keep.begin(), keep.end(), fd) == keep.end()) ::close(fd);
+}
+
 class Monitor {
  public:
   Monitor(const MonitorSpec& spec, int report_fd) : spec_(spec), report_fd_(report_fd) {}
@@ -42,8 +59,13 @@ class Monitor {
       ::_exit(1);
     }
     report(fmt::format("ok {}", child_.pid));
-    ::close(report_fd_);
+    if (!spec_.notify_exit) {
+      ::close(report_fd_);
+      report_fd_ = -1;
+    }
     redirect_stdio_to_null();
+    for (int fd : {spec_.stdio.in, spec_.stdio.out, spec_.stdio.err, spec_.console_channel})
+      if (fd > 2) ::close(fd);
     if (spec_.gated) wait_for_start();
     reap_until_alone();
     ::_exit(0);
@@ -51,6 +73,10 @@ class Monitor {
 
  private:
   Result<void> set_up() {
+    close_fds_except({report_fd_, spec_.stdio.in, spec_.stdio.out, spec_.stdio.err,
+                      spec_.console_channel});
+    // A caller that stops reading its notifications must not kill us.
+    ::signal(SIGPIPE, SIG_IGN);
     if (::setsid() < 0) return sys_error("setsid");
     // Orphans of the workload (double-forked daemons) are re-parented to us, so they
     // stay reachable by kill --all and are reaped here.
@@ -60,10 +86,11 @@ class Monitor {
     running_lock_ = TRY(take_lock(spec_.dir + "/running.lock"));
     if (spec_.gated) control_ = TRY(listen_control(spec_.dir));
 
-    Stdio stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, false};
+    Stdio stdio = spec_.stdio;
     Pty pty;
     if (spec_.process.terminal) {
-      if (spec_.console_socket.empty()) return fail("process.terminal needs --console-socket");
+      if (spec_.console_socket.empty() && spec_.console_channel < 0)
+        return fail("process.terminal needs --console-socket");
       pty = TRY(open_pty(spec_.process.console_height, spec_.process.console_width));
       stdio = Stdio{pty.slave.get(), pty.slave.get(), pty.slave.get(), true};
     }
@@ -76,7 +103,9 @@ class Monitor {
     if (spec_.process.terminal) {
       // The console's owner holds the only master; we keep no copy, so the workload
       // sees hangup exactly when the owner closes it.
-      auto sent = send_console(spec_.console_socket, pty.master.get(), pty.slave_name);
+      auto sent = spec_.console_channel >= 0
+                      ? send_fd(spec_.console_channel, pty.master.get(), pty.slave_name)
+                      : send_console(spec_.console_socket, pty.master.get(), pty.slave_name);
       if (!sent) {
         ::kill(child_.pid, SIGKILL);
         return std::unexpected(sent.error());
@@ -158,6 +187,11 @@ class Monitor {
     (void)ignored;
     running_lock_.reset();  // wakes foreground `exec` and `run` waiting for the exit
     recorded_ = true;
+    if (report_fd_ >= 0) {
+      report(fmt::format("exit {} {}", *state_.exit_status, *state_.exited_ns));
+      ::close(report_fd_);
+      report_fd_ = -1;
+    }
   }
 
   void wait_workload_exit() {
@@ -191,7 +225,7 @@ class Monitor {
 
 }  // namespace
 
-Result<pid_t> launch_monitor(const MonitorSpec& spec) {
+Result<Launched> launch_monitor(const MonitorSpec& spec) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return sys_error("pipe");
   UniqueFd report_read(report[0]), report_write(report[1]);
@@ -208,7 +242,12 @@ Result<pid_t> launch_monitor(const MonitorSpec& spec) {
     ::waitpid(pid, nullptr, 0);
     return fail("the monitor died while setting up the workload");
   }
-  if (line->starts_with("ok ")) return static_cast<pid_t>(std::stol(line->substr(3)));
+  if (line->starts_with("ok ")) {
+    Launched l;
+    l.pid = static_cast<pid_t>(std::stol(line->substr(3)));
+    if (spec.notify_exit) l.notify = std::move(report_read);
+    return l;
+  }
   ::waitpid(pid, nullptr, 0);
   return fail(line->starts_with("error ") ? line->substr(6) : *line);
 }

@@ -15,22 +15,34 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/fd.hpp"
 #include "core/oci_spec.hpp"
+#include "core/spawn.hpp"
 #include "core/state_store.hpp"
 
 namespace reaper {
 
 struct MonitorSpec {
-  std::string dir;             // this process's state directory (exists, empty)
-  ProcessState initial;        // id, bundle, annotations
+  std::string dir;       // this process's state directory (exists, empty)
+  ProcessState initial;  // id, bundle, annotations
   oci::Process process;
-  std::string console_socket;  // required when process.terminal
-  bool gated = false;          // hold before exec until `start` arrives on control.sock
+  Stdio stdio{STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, false};  // fds of the caller
+  // Where a terminal workload's PTY master goes: a unix socket path (runc's
+  // --console-socket) or an already connected socket of the caller.
+  std::string console_socket;
+  int console_channel = -1;
+  bool gated = false;        // hold before exec until `start` arrives on control.sock
+  bool notify_exit = false;  // tell the caller "exit STATUS NS\n" once the exit is recorded
 };
 
-// Returns the workload's pid once it is set up (gated) or exec'd (not gated). The
-// caller's fds 0, 1 and 2 become the workload's stdio (unless it has a terminal).
-Result<pid_t> launch_monitor(const MonitorSpec& spec);
+struct Launched {
+  pid_t pid = -1;
+  UniqueFd notify;  // with notify_exit: readable when the exit has been recorded
+};
+
+// Returns once the workload is set up (gated) or exec'd (not gated). The monitor
+// keeps none of the caller's other fds.
+Result<Launched> launch_monitor(const MonitorSpec& spec);
 
 // Asks the monitor in `dir` to let its workload exec; returns once it has.
 Result<void> request_start(const std::string& dir);

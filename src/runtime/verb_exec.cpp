@@ -83,7 +83,7 @@ int verb_exec(const Globals& g, int argc, char** argv) {
   o.exec_id = a->get("--exec-id");
   o.process = std::move(*process);
   o.pid_file = a->get("--pid-file");
-  o.console_socket = a->get("--console-socket");
+  o.io.console_socket = a->get("--console-socket");
   o.detach = a->has("--detach");
   auto status = c.exec(o);
   if (!status) return report(status.error());

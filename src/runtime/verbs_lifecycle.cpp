@@ -46,7 +46,7 @@ Result<CreateOptions> create_options(const Args& a) {
   o.id = a.positionals[0];
   o.bundle = TRY(absolute(a.get("--bundle", ".")));
   o.pid_file = a.get("--pid-file");
-  o.console_socket = a.get("--console-socket");
+  o.io.console_socket = a.get("--console-socket");
   return o;
 }
 
@@ -57,8 +57,8 @@ int verb_create(const Globals& g, int argc, char** argv) {
   if (!a) return report(a.error());
   auto opts = create_options(*a);
   if (!opts) return report(opts.error());
-  auto pid = Containers(g.root).create(*opts);
-  if (!pid) return report(pid.error());
+  auto launched = Containers(g.root).create(*opts);
+  if (!launched) return report(launched.error());
   return 0;
 }
 
@@ -77,7 +77,7 @@ int verb_run(const Globals& g, int argc, char** argv) {
   auto opts = create_options(*a);
   if (!opts) return report(opts.error());
   Containers c(g.root);
-  if (auto pid = c.create(*opts); !pid) return report(pid.error());
+  if (auto launched = c.create(*opts); !launched) return report(launched.error());
   auto started = c.start(opts->id);
   if (a->has("--detach")) return started ? 0 : report(started.error());
   if (!started) report(started.error());

@@ -221,14 +221,14 @@ test_version_is_the_same_string_on_every_personality() {
   assert_eq "$v2" "$v4" "reaper-runtime --root R --version"
 }
 
-# docs/runtime-cli.md: `reaper-runtime version X.Y.Z (revision R)`, X.Y.Z being the
+# docs/runtime-cli.md: `reaper version X.Y.Z (revision R)` on every personality, X.Y.Z being the
 # project version in meson.build.
 test_version_string_has_the_documented_format() {
   local v want
   v=$("$REAPER" reaper-runtime --version) || fail "reaper reaper-runtime --version failed"
   want=$(grep -m1 -oP "^\s*version\s*:\s*'\K[^']+" "$TOP/meson.build")
-  [[ "$v" =~ ^reaper-runtime\ version\ ([0-9]+\.[0-9]+\.[0-9]+)\ \(revision\ [^\)]+\)$ ]] ||
-    fail "version string '$v' is not 'reaper-runtime version X.Y.Z (revision R)'"
+  [[ "$v" =~ ^reaper\ version\ ([0-9]+\.[0-9]+\.[0-9]+)\ \(revision\ [^\)]+\)$ ]] ||
+    fail "version string '$v' is not 'reaper version X.Y.Z (revision R)'"
   [[ -z "$want" ]] || assert_eq "$want" "${BASH_REMATCH[1]}" "version vs meson.build"
 }
 
@@ -242,7 +242,7 @@ test_version_via_reaper_runtime_argv0() {
 test_features_is_valid_oci_features_json() {
   capture rt features
   assert_eq 0 "$rc" "features exit status ($err)"
-  python3 -m json.tool >/dev/null <<<"$out" || fail "features is not valid JSON: $out"
+  "$PY" -m json.tool >/dev/null <<<"$out" || fail "features is not valid JSON: $out"
   [[ -n "$(json_field ociVersionMin <<<"$out")" ]] || fail "no ociVersionMin: $out"
   [[ -n "$(json_field ociVersionMax <<<"$out")" ]] || fail "no ociVersionMax: $out"
   assert_eq "[]" "$(json_field hooks <<<"$out")" "hooks"
@@ -264,7 +264,7 @@ test_log_format_json_writes_json_lines() {
   capture "$REAPER" reaper-runtime --root "$RT_ROOT" --log "$log" --log-format json --debug state "$(uniq nologj)"
   assert_eq 1 "$rc" "state of an unknown id with --log-format json"
   [[ -s "$log" ]] || fail "--log file is empty or missing (stderr: $err)"
-  python3 -c '
+  "$PY" -c '
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)

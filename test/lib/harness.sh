@@ -44,14 +44,18 @@ make_bundle() {
     a=${a//\\/\\\\}; a=${a//\"/\\\"}
     args+="${args:+,}\"$a\""
   done
+  local user='{"uid": 0, "gid": 0}'
+  local env='["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
+  [[ -n "${BUNDLE_USER:-}" ]] && user=$BUNDLE_USER
+  [[ -n "${BUNDLE_ENV:-}" ]] && env=$BUNDLE_ENV
   cat >"$dir/config.json" <<JSON
 {
   "ociVersion": "1.0.2",
   "process": {
     "terminal": ${BUNDLE_TERMINAL:-false},
-    "user": ${BUNDLE_USER:-{"uid": 0, "gid": 0}},
+    "user": $user,
     "args": [$args],
-    "env": ${BUNDLE_ENV:-["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+    "env": $env,
     "cwd": "${BUNDLE_CWD:-/}"
   },
   "root": {"path": "rootfs"}${BUNDLE_EXTRA:-}
@@ -62,9 +66,10 @@ JSON
 # Processes (pids) whose environment carries MARK=value: used to find everything a
 # test started, daemonised descendants included, without trusting the runtime.
 pids_with_mark() {  # pids_with_mark VALUE
-  local p
+  local p env
   for p in /proc/[0-9]*; do
-    tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "REAPER_TEST_MARK=$1" && echo "${p#/proc/}"
+    { env=$(tr '\0' '\n' <"$p/environ"); } 2>/dev/null || continue
+    [[ $'\n'"$env"$'\n' == *$'\n'"REAPER_TEST_MARK=$1"$'\n'* ]] && echo "${p#/proc/}"
   done
 }
 

@@ -7,6 +7,10 @@
 # them asks the runtime to confirm its own claims except where the runtime's answer is
 # the thing under test (state, list, ps).
 
+# The system interpreter when there is one: a pyenv shim first in PATH costs about a second
+# per call on a loaded machine, and the tests call python for every JSON look-up.
+if [[ -x /usr/bin/python3 ]]; then PY=/usr/bin/python3; else PY=python3; fi
+
 # ---------------------------------------------------------------- names and bundles
 
 # uniq NAME: a container id / mark unique on this machine for this test ($$ is the test's
@@ -52,7 +56,7 @@ rt_bundle() {
   "root": {"path": "rootfs"}$extra
 }
 JSON
-  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$dir/config.json" ||
+  "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$dir/config.json" ||
     fail "test setup: invalid config.json written: $(cat "$dir/config.json")"
 }
 
@@ -73,7 +77,7 @@ json_field() { json_eval "d[sys.argv[2]]" "$1"; }
 # json_eval EXPR [ARG] < JSON: prints the python expression EXPR over the parsed document d
 # (sys.argv[2] is ARG).
 json_eval() {
-  python3 -c '
+  "$PY" -c '
 import json, sys
 try:
     d = json.load(sys.stdin)
@@ -308,7 +312,7 @@ assert_refused() {
 # edit_config DIR PYTHON: rewrites DIR/config.json after running the python statements
 # PYTHON on the parsed document c (e.g. 'c["process"]["args"] = "ls"').
 edit_config() {
-  python3 -c '
+  "$PY" -c '
 import json, sys
 p = sys.argv[1] + "/config.json"
 c = json.load(open(p))
@@ -322,7 +326,7 @@ json.dump(c, open(p, "w"), indent=1)
 # master read) goes to $TEST_TMP/NAME.pty, its stderr to $TEST_TMP/NAME.recv.err.
 start_receiver() {
   local name=$1 i; shift
-  python3 "$(dirname "${BASH_SOURCE[0]}")/console_receiver.py" "$TEST_TMP/$name.sock" \
+  "$PY" "$(dirname "${BASH_SOURCE[0]}")/console_receiver.py" "$TEST_TMP/$name.sock" \
     --ready "$TEST_TMP/$name.ready" --got "$TEST_TMP/$name.got" --stop "$TEST_TMP/$name.stop" \
     "$@" >"$TEST_TMP/$name.pty" 2>"$TEST_TMP/$name.recv.err" </dev/null &
   RECV_PID=$!

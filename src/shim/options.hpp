@@ -1,0 +1,22 @@
+#pragma once
+// What containerd tells a shim on its command line and in its environment.
+#include <string>
+
+namespace reaper::shim {
+
+struct Options {
+  std::string ns;              // -namespace
+  std::string address;         // -address: containerd's gRPC socket
+  std::string publish_binary;  // -publish-binary
+  std::string id;              // -id
+  std::string bundle;          // -bundle (delete), else the cwd
+  std::string socket;          // -socket: the daemon's own listening socket (serve mode)
+  std::string ttrpc_address;   // TTRPC_ADDRESS: where events go
+  bool debug = false;
+};
+
+// Containers of namespace `ns` are kept under <root>/<ns> (root: $REAPER_ROOT or
+// /run/reaper), where `reaper list --root` and `reaper-runtime --root` see them too.
+std::string state_root(const std::string& ns);
+
+}  // namespace reaper::shim

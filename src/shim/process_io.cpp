@@ -1,0 +1,174 @@
+#include "shim/process_io.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+#include "core/files.hpp"
+#include "core/log.hpp"
+#include "core/pty.hpp"
+
+namespace asio = boost::asio;
+
+namespace reaper::shim {
+namespace {
+
+// An output path: a FIFO (or regular file) path, or file:///path.
+Result<UniqueFd> open_output(const std::string& path) {
+  if (path.empty()) return UniqueFd();
+  if (path.starts_with("binary://") || path.starts_with("binary-v2://"))
+    return fail("binary:// logging is not supported");
+  if (path.starts_with("file://")) {
+    std::string file = path.substr(7);
+    TRY(files::make_dirs(file.substr(0, file.rfind('/')), 0755));
+    return files::open(file, O_WRONLY | O_APPEND | O_CREAT, 0644);
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+    return files::open(path, O_WRONLY | O_APPEND);
+  // O_RDWR on a FIFO never blocks and keeps a reader alive, so writes never EPIPE.
+  return files::open(path, O_RDWR);
+}
+
+Result<UniqueFd> receive_fd(int sock) {
+  char name[256];
+  struct iovec iov {name, sizeof name};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); while (n < 0 && errno == EINTR);
+  if (n < 0) return sys_error("receive console");
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return fail("console: no fd received");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return UniqueFd(fd);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<ProcessIo>> ProcessIo::open(asio::io_context& io, const IoPaths& paths) {
+  std::shared_ptr<ProcessIo> p(new ProcessIo(io));
+  p->paths_ = paths;
+  if (!paths.stdin_path.empty()) {
+    // Reader first (non-blocking open succeeds without a writer), then our keep-alive writer.
+    p->in_ = TRY(files::open(paths.stdin_path, O_RDONLY | O_NONBLOCK));
+    p->in_keepalive_ = TRY(files::open(paths.stdin_path, O_WRONLY | O_NONBLOCK));
+    if (!paths.terminal) {
+      int flags = ::fcntl(p->in_.get(), F_GETFL);
+      ::fcntl(p->in_.get(), F_SETFL, flags & ~O_NONBLOCK);
+    }
+  }
+  p->out_ = TRY(open_output(paths.stdout_path));
+  if (paths.terminal) {
+    // stderr is not used with a terminal: the PTY carries both streams.
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return sys_error("socketpair");
+    p->console_ours_.reset(pair[0]);
+    p->console_theirs_.reset(pair[1]);
+  } else if (!paths.stderr_path.empty()) {
+    if (paths.stderr_path == paths.stdout_path && paths.stdout_path.starts_with("file://"))
+      p->err_.reset(::fcntl(p->out_.get(), F_DUPFD_CLOEXEC, 3));
+    else
+      p->err_ = TRY(open_output(paths.stderr_path));
+  }
+  return p;
+}
+
+Stdio ProcessIo::stdio() const {
+  if (paths_.terminal) return Stdio{};
+  return Stdio{in_.get(), out_.get(), err_.get(), false};
+}
+
+Result<void> ProcessIo::started() {
+  if (!paths_.terminal) {
+    // The workload holds them now; our copies would delay its EOFs.
+    in_.reset();
+    out_.reset();
+    err_.reset();
+    return {};
+  }
+  console_theirs_.reset();
+  UniqueFd master = TRY(receive_fd(console_ours_.get()));
+  console_ours_.reset();
+  master_ = std::make_unique<asio::posix::stream_descriptor>(io_, master.release());
+  if (out_) {
+    out_stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, out_.release());
+    output_done_ = false;
+    copy_output();
+  }
+  if (in_) {
+    in_stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, in_.release());
+    copy_input();
+  }
+  return {};
+}
+
+void ProcessIo::copy_output() {
+  auto self = shared_from_this();
+  master_->async_read_some(asio::buffer(out_buf_), [self](boost::system::error_code ec, size_t n) {
+    // EIO: every holder of the slave is gone; the output is complete.
+    if (ec || !self->out_stream_) return self->output_finished();
+    asio::async_write(*self->out_stream_, asio::buffer(self->out_buf_.data(), n),
+                      [self](boost::system::error_code wec, size_t) {
+                        if (wec) return self->output_finished();
+                        self->copy_output();
+                      });
+  });
+}
+
+void ProcessIo::copy_input() {
+  auto self = shared_from_this();
+  in_stream_->async_read_some(asio::buffer(in_buf_), [self](boost::system::error_code ec, size_t n) {
+    if (ec || !self->master_) {
+      self->in_stream_.reset();
+      return;
+    }
+    asio::async_write(*self->master_, asio::buffer(self->in_buf_.data(), n),
+                      [self](boost::system::error_code wec, size_t) {
+                        if (!wec && self->in_stream_) self->copy_input();
+                      });
+  });
+}
+
+void ProcessIo::output_finished() {
+  // Closing our end of the stdout FIFO is what gives the client its EOF.
+  out_stream_.reset();
+  output_done_ = true;
+  auto waiting = std::move(drained_);
+  drained_.clear();
+  for (auto& f : waiting) f();
+}
+
+void ProcessIo::on_drained(std::function<void()> done) {
+  if (output_done_) return done();
+  drained_.push_back(std::move(done));
+}
+
+Result<void> ProcessIo::resize(unsigned rows, unsigned cols) {
+  if (!master_) return {};  // not a terminal, or no console yet: nothing to resize
+  return resize_pty(master_->native_handle(), rows, cols);
+}
+
+void ProcessIo::close_stdin() { in_keepalive_.reset(); }
+
+void ProcessIo::close() {
+  in_keepalive_.reset();
+  in_stream_.reset();
+  master_.reset();
+  if (!output_done_) output_finished();
+  in_.reset();
+  out_.reset();
+  err_.reset();
+  console_ours_.reset();
+  console_theirs_.reset();
+}
+
+}  // namespace reaper::shim

@@ -1,0 +1,63 @@
+#pragma once
+// A task process's stdio, as containerd hands it over: FIFO paths (or "" for
+// /dev/null, or file:///path).
+//
+// Without a terminal nothing is copied: the workload gets the FIFOs themselves as
+// fds 0, 1 and 2. stdout/stderr are opened O_RDWR (never blocks, and the workload
+// can never hit EPIPE); stdin is opened for reading plus a keep-alive writer of
+// ours, so the workload sees EOF only after CloseIO and the client's own close.
+// With a terminal, the shim holds the PTY master and copies between it and the
+// FIFOs on the event loop.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/fd.hpp"
+#include "core/spawn.hpp"
+
+namespace reaper::shim {
+
+struct IoPaths {
+  std::string stdin_path, stdout_path, stderr_path;
+  bool terminal = false;
+};
+
+class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
+ public:
+  static Result<std::shared_ptr<ProcessIo>> open(boost::asio::io_context& io, const IoPaths& paths);
+
+  const IoPaths& paths() const { return paths_; }
+  // The fds the workload takes as its stdio (non-terminal processes).
+  Stdio stdio() const;
+  // The socket a terminal process's monitor sends the PTY master over (-1 otherwise).
+  int console_channel() const { return console_theirs_.get(); }
+  // After the process was spawned: drop our copies of what it now holds, and for a
+  // terminal take the PTY master and start copying.
+  Result<void> started();
+  Result<void> resize(unsigned rows, unsigned cols);
+  void close_stdin();  // CloseIO: the workload sees EOF once the client's writer is gone too
+  void close();        // everything; pending copies stop
+  // Calls `done` once the terminal output copy has finished (at once without one).
+  void on_drained(std::function<void()> done);
+
+ private:
+  explicit ProcessIo(boost::asio::io_context& io) : io_(io) {}
+  void copy_output();
+  void copy_input();
+  void output_finished();
+
+  boost::asio::io_context& io_;
+  IoPaths paths_;
+  UniqueFd in_, out_, err_, in_keepalive_;
+  UniqueFd console_ours_, console_theirs_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> master_, out_stream_, in_stream_;
+  std::array<char, 32768> out_buf_{}, in_buf_{};
+  bool output_done_ = true;
+  std::vector<std::function<void()>> drained_;
+};
+
+}  // namespace reaper::shim
