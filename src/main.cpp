@@ -12,6 +12,7 @@
 
 #include "cli/operator.hpp"
 #include "runtime/runtime.hpp"
+#include "shim/shim.hpp"
 
 namespace {
 
@@ -24,6 +25,7 @@ struct Personality {
 constexpr Personality kPersonalities[] = {
     {"reaper", reaper::cli::main, "the operator's CLI"},
     {"reaper-runtime", reaper::runtime::main, "OCI runtime CLI (runc's verbs)"},
+    {"containerd-shim-reaper-v2", reaper::shim::main, "containerd shim v2 (Task API over ttrpc)"},
 };
 
 const Personality* find(std::string_view name) {

@@ -1,0 +1,94 @@
+#include "shim/daemon.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <csignal>
+
+#include "core/log.hpp"
+#include "shim/publisher.hpp"
+#include "shim/task_service.hpp"
+#include "ttrpc/server.hpp"
+
+namespace asio = boost::asio;
+
+namespace reaper::shim {
+namespace {
+
+// The bundle's `log` FIFO, which containerd copies into its own log. Non-blocking:
+// while containerd is away nobody drains it, and a full FIFO must cost a log line,
+// never a stalled daemon.
+void log_to_bundle_fifo() {
+  int fd = ::open("log", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  ::dup2(fd, STDERR_FILENO);
+  ::close(fd);
+}
+
+void reap_children() {
+  // Our children are the containers' monitors; each records its workload's exit
+  // itself, so all that is left to do here is to collect them.
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+}  // namespace
+
+int serve(const Options& opts) {
+  ::signal(SIGPIPE, SIG_IGN);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  log_to_bundle_fifo();
+  if (auto ok = log::init("containerd-shim-reaper-v2", "", false, opts.debug); !ok) return 1;
+
+  asio::io_context io(1);
+  Publisher publisher(io, opts.ttrpc_address, opts.ns);
+  TaskService tasks(io, opts, publisher);
+  ttrpc::Server server(io, [&tasks](ttrpc::Call&& call, ttrpc::Reply reply) {
+    tasks.handle(std::move(call), std::move(reply));
+  });
+  // `start` hands the listening socket over as fd 3; by hand, -socket names one.
+  auto listening = ::fcntl(3, F_GETFD) >= 0 ? server.adopt(3) : server.listen(opts.socket);
+  if (!listening) {
+    log::error("listen: {}", listening.error().describe());
+    return 1;
+  }
+
+  asio::steady_timer flush_limit(io);
+  auto stop = [&] {
+    server.close();
+    // Queued events still go out (containerd may be restarting), within a limit.
+    flush_limit.expires_after(std::chrono::seconds(5));
+    flush_limit.async_wait([&](boost::system::error_code ec) {
+      if (!ec) io.stop();
+    });
+    publisher.flush([&] { io.stop(); });
+  };
+  tasks.on_shutdown = stop;
+
+  asio::signal_set signals(io, SIGCHLD, SIGTERM, SIGINT);
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (sig == SIGCHLD) {
+          reap_children();
+          signals.async_wait(on_signal);
+          return;
+        }
+        log::info("signal {}: shutting down", sig);
+        stop();
+      };
+  signals.async_wait(on_signal);
+  reap_children();  // anything that exited before the handler was in place
+
+  log::debug("serving {} for namespace {}", server.path(), opts.ns);
+  io.run();
+  return 0;
+}
+
+}  // namespace reaper::shim

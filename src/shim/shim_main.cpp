@@ -1,0 +1,78 @@
+#include <cstdlib>
+#include <string_view>
+
+#include "shim/actions.hpp"
+#include "shim/daemon.hpp"
+#include "shim/shim.hpp"
+#include "version_string.hpp"
+
+namespace reaper::shim {
+
+std::string state_root(const std::string& ns) {
+  const char* root = std::getenv("REAPER_ROOT");
+  return std::string(root && *root ? root : "/run/reaper") + "/" + ns;
+}
+
+namespace {
+
+bool is_action(std::string_view w) { return w == "start" || w == "delete" || w == "serve"; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Go flag syntax (-name value, -name=value, --name), parsing stops at the action.
+  // Unknown flags are tolerated so that a newer containerd does not break us; the
+  // start action must print nothing but the address, so they are not even logged.
+  Options o;
+  bool version = false, info = false;
+  std::string action;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") {
+      if (i + 1 < argc) action = argv[i + 1];
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      action = arg;
+      break;
+    }
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    std::string_view name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    auto take = [&](std::string& out) {
+      if (has_value) out = value;
+      else if (i + 1 < argc) out = argv[++i];
+    };
+    if (name == "namespace") take(o.ns);
+    else if (name == "address") take(o.address);
+    else if (name == "publish-binary") take(o.publish_binary);
+    else if (name == "id") take(o.id);
+    else if (name == "bundle") take(o.bundle);
+    else if (name == "socket") take(o.socket);
+    else if (name == "debug") o.debug = !has_value || value == "true";
+    else if (name == "v" || name == "version") version = true;
+    else if (name == "info") info = true;
+    else if (!has_value && i + 1 < argc && argv[i + 1][0] != '-' && !is_action(argv[i + 1])) ++i;
+  }
+  if (const char* t = std::getenv("TTRPC_ADDRESS")) {
+    o.ttrpc_address = t;
+    if (o.ttrpc_address.starts_with("unix://")) o.ttrpc_address.erase(0, 7);
+  }
+  if (version) {
+    fmt::print("{}\n", version_string());
+    return 0;
+  }
+  if (info) return info_action();
+  if (action == "start") return start_action(o, "containerd-shim-reaper-v2");
+  if (action == "delete") return delete_action(o);
+  if (action == "serve") return serve(o);
+  fmt::print(stderr, "containerd-shim-reaper-v2: expected an action: start, delete (got {:?})\n", action);
+  return 1;
+}
+
+}  // namespace reaper::shim

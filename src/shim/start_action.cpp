@@ -1,0 +1,124 @@
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <vector>
+
+#include "core/files.hpp"
+#include "core/log.hpp"
+#include "core/oci_spec.hpp"
+#include "shim/actions.hpp"
+#include "shim/socket_address.hpp"
+
+extern char** environ;
+
+namespace reaper::shim {
+namespace {
+
+Result<UniqueFd> bind_socket(const std::string& path, bool* already_served) {
+  *already_served = false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return failf("socket path too long: {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) return sys_error("socket");
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      if (::chmod(path.c_str(), 0600) != 0) return sys_error("chmod " + path);
+      if (::listen(fd.get(), 64) != 0) return sys_error("listen " + path);
+      return fd;
+    }
+    if (errno != EADDRINUSE) return sys_error("bind " + path);
+    // Someone bound it: a live daemon of this pod, or the socket of a dead one.
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      *already_served = true;
+      return UniqueFd();
+    }
+    ::unlink(path.c_str());
+  }
+  return failf("bind {}: address in use", path);
+}
+
+void adjust_oom_score(pid_t daemon) {
+  // One above containerd's, so the OOM killer prefers the shim to containerd.
+  auto parent = files::read(fmt::format("/proc/{}/oom_score_adj", ::getppid()));
+  if (!parent) return;
+  int score = std::atoi(parent->c_str()) + 1;
+  if (score > 1000) score = 1000;
+  auto ignored = files::write_atomic(fmt::format("/proc/{}/oom_score_adj", daemon), std::to_string(score));
+  (void)ignored;
+}
+
+}  // namespace
+
+int start_action(const Options& opts, const char* self_name) {
+  // containerd may send runtime options (1.6-2.2) or BootstrapParams (2.3) on stdin;
+  // nothing in them changes what we do, but the pipe is drained.
+  std::string ignored_input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (opts.ns.empty() || opts.id.empty() || opts.address.empty()) {
+    fmt::print(stderr, "start: -namespace, -id and -address are required\n");
+    return 1;
+  }
+  char cwd[PATH_MAX];
+  std::string bundle = ::getcwd(cwd, sizeof cwd) ? cwd : ".";
+  std::map<std::string, std::string> annotations;
+  if (auto spec = oci::load_bundle_spec(bundle)) annotations = spec->annotations;
+  std::string path = socket_path(opts.address, opts.ns, group_id(annotations, opts.id));
+  std::string address = "unix://" + path;
+
+  if (auto ok = files::make_dirs("/run/containerd/s", 0711); !ok) {
+    fmt::print(stderr, "start: {}\n", ok.error().describe());
+    return 1;
+  }
+  bool served = false;
+  auto sock = bind_socket(path, &served);
+  if (!sock) {
+    fmt::print(stderr, "start: {}\n", sock.error().describe());
+    return 1;
+  }
+  if (!served) {
+    std::vector<std::string> args = {self_name, "-namespace", opts.ns, "-id", opts.id,
+                                     "-address", opts.address, "-publish-binary", opts.publish_binary,
+                                     "-socket", path};
+    if (opts.debug) args.push_back("-debug");
+    args.push_back("serve");
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      fmt::print(stderr, "start: fork: {}\n", std::strerror(errno));
+      return 1;
+    }
+    if (pid == 0) {
+      // The daemon: its own session, the listening socket as fd 3, nothing of
+      // containerd's pipes (start only completes when they reach EOF).
+      ::setsid();
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      if (sock->get() == 3) ::fcntl(3, F_SETFD, 0);
+      else ::dup2(sock->get(), 3);  // the copy does not inherit close-on-exec
+      ::execve("/proc/self/exe", argv.data(), environ);
+      ::_exit(127);
+    }
+    adjust_oom_score(pid);
+  }
+  if (auto ok = files::write_atomic(bundle + "/address", address, 0644); !ok) {
+    fmt::print(stderr, "start: {}\n", ok.error().describe());
+    return 1;
+  }
+  fmt::print("{}", address);
+  return 0;
+}
+
+}  // namespace reaper::shim

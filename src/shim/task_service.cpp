@@ -1,0 +1,569 @@
+#include "shim/task_service.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <csignal>
+#include <istream>
+
+#include "cgroups_v1_metrics.pb.h"
+#include "core/files.hpp"
+#include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/process_tree.hpp"
+#include "core/signals.hpp"
+#include "events.pb.h"
+#include "shim.pb.h"
+#include "shim/proto_util.hpp"
+#include "shim/stats.hpp"
+#include "version.hpp"
+
+namespace asio = boost::asio;
+namespace task = containerd::task::v2;
+namespace events = containerd::events;
+using reaper::ttrpc::Code;
+using reaper::ttrpc::Reply;
+
+namespace reaper::shim {
+namespace {
+
+using RpcStatus = ttrpc::Status;  // reaper::Status is a container's state
+
+constexpr const char* kTaskService = "containerd.task.v2.Task";
+constexpr const char* kTaskServiceV3 = "containerd.task.v3.Task";
+
+void reply_error(Reply& reply, Code code, std::string message) {
+  reply(RpcStatus{code, std::move(message)}, "");
+}
+template <class M>
+void reply_ok(Reply& reply, const M& message) {
+  reply(RpcStatus::ok(), message.SerializeAsString());
+}
+void reply_empty(Reply& reply) { reply(RpcStatus::ok(), ""); }
+
+template <class M>
+bool parse(const std::string& payload, M& message, Reply& reply) {
+  if (message.ParseFromString(payload)) return true;
+  reply_error(reply, Code::Internal, "ttrpc: error unmarshalling payload");
+  return false;
+}
+
+containerd::v1::types::Status wire_status(int phase) {
+  switch (phase) {
+    case 1: return containerd::v1::types::CREATED;
+    case 2: return containerd::v1::types::RUNNING;
+    case 3: return containerd::v1::types::PAUSED;
+    case 4: return containerd::v1::types::STOPPED;
+    default: return containerd::v1::types::CREATED;  // registered exec
+  }
+}
+
+}  // namespace
+
+TaskService::TaskService(asio::io_context& io, const Options& opts, Publisher& publisher)
+    : io_(io), opts_(opts), publisher_(publisher), runtime_(state_root(opts.ns)) {}
+
+void TaskService::handle(ttrpc::Call&& call, Reply reply) {
+  if (call.service != kTaskService && call.service != kTaskServiceV3)
+    return reply_error(reply, Code::Unimplemented, "service " + call.service);
+  static const std::map<std::string, Handler, std::less<>> methods = {
+      {"State", &TaskService::state},         {"Create", &TaskService::create},
+      {"Start", &TaskService::start},         {"Delete", &TaskService::remove},
+      {"Pids", &TaskService::pids},           {"Pause", &TaskService::pause},
+      {"Resume", &TaskService::resume},       {"Checkpoint", &TaskService::checkpoint},
+      {"Kill", &TaskService::kill},           {"Exec", &TaskService::exec},
+      {"ResizePty", &TaskService::resize_pty}, {"CloseIO", &TaskService::close_io},
+      {"Update", &TaskService::update},       {"Wait", &TaskService::wait},
+      {"Stats", &TaskService::stats},         {"Connect", &TaskService::connect},
+      {"Shutdown", &TaskService::shutdown},
+  };
+  auto it = methods.find(call.method);
+  if (it == methods.end()) return reply_error(reply, Code::Unimplemented, "method " + call.method);
+  log::debug("{} {}", call.method, call.payload.size());
+  (this->*(it->second))(call.payload, reply);
+}
+
+TaskService::Container* TaskService::find(const std::string& id) {
+  auto it = containers_.find(id);
+  return it == containers_.end() ? nullptr : it->second.get();
+}
+
+TaskService::Process* TaskService::find_process(Container& c, const std::string& exec_id) {
+  if (exec_id.empty()) return &c.init;
+  auto it = c.execs.find(exec_id);
+  return it == c.execs.end() ? nullptr : it->second.get();
+}
+
+// ----------------------------------------------------------------------------- Create
+
+void TaskService::create(const std::string& payload, Reply& reply) {
+  task::CreateTaskRequest req;
+  if (!parse(payload, req, reply)) return;
+  if (auto ok = validate_id(req.id()); !ok) return reply_error(reply, Code::InvalidArgument, ok.error().message);
+  if (find(req.id())) return reply_error(reply, Code::AlreadyExists, "id " + req.id() + ": already exists");
+  if (!req.checkpoint().empty() || !req.parent_checkpoint().empty())
+    return reply_error(reply, Code::Unimplemented, "checkpoint restore: reaper has no CRIU support");
+  auto spec = oci::load_bundle_spec(req.bundle());
+  if (!spec) return reply_error(reply, Code::InvalidArgument, "bundle " + req.bundle() + ": " + spec.error().describe());
+  spec->process.terminal = req.terminal();
+
+  IoPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+  auto pio = ProcessIo::open(io_, paths);
+  if (!pio) return reply_error(reply, Code::Unknown, "open IO: " + pio.error().describe());
+
+  // A record left by a shim that died (same id, nothing alive) must not block a new task.
+  if (auto old = runtime_.state(req.id()); old && !old->monitor_alive) {
+    auto ignored = runtime_.remove(req.id(), true);
+    (void)ignored;
+  }
+  CreateOptions co;
+  co.id = req.id();
+  co.bundle = req.bundle();
+  co.spec = *spec;
+  co.io.stdio = (*pio)->stdio();
+  co.io.console_channel = (*pio)->console_channel();
+  co.io.notify_exit = true;
+  auto launched = runtime_.create(co);
+  if (!launched) {
+    (*pio)->close();
+    return reply_error(reply, Code::Unknown, "OCI runtime create failed: " + launched.error().describe());
+  }
+  if (auto ok = (*pio)->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
+
+  auto c = std::make_unique<Container>();
+  c->id = req.id();
+  c->bundle = req.bundle();
+  c->init.pid = launched->pid;
+  c->init.phase = Phase::kCreated;
+  c->init.io = *pio;
+  c->init.paths = paths;
+  c->init.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
+  Container& ref = *c;
+  containers_.emplace(req.id(), std::move(c));
+  watch_exit(ref, ref.init);
+
+  events::TaskCreate ev;
+  ev.set_container_id(req.id());
+  ev.set_bundle(req.bundle());
+  *ev.mutable_rootfs() = req.rootfs();
+  ev.mutable_io()->set_stdin(req.stdin());
+  ev.mutable_io()->set_stdout(req.stdout());
+  ev.mutable_io()->set_stderr(req.stderr());
+  ev.mutable_io()->set_terminal(req.terminal());
+  ev.set_pid(static_cast<uint32_t>(launched->pid));
+  publisher_.publish("/tasks/create", "containerd.events.TaskCreate", ev.SerializeAsString());
+
+  task::CreateTaskResponse resp;
+  resp.set_pid(static_cast<uint32_t>(launched->pid));
+  reply_ok(reply, resp);
+}
+
+// ----------------------------------------------------------------------------- Start
+
+void TaskService::start(const std::string& payload, Reply& reply) {
+  task::StartRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  task::StartResponse resp;
+
+  if (req.exec_id().empty()) {
+    if (p->phase != Phase::kCreated)
+      return reply_error(reply, Code::FailedPrecondition, "container " + req.id() + " is not in the created state");
+    // Returns once the workload has exec'd; its exit notification cannot be handled
+    // before this handler returns, so TaskStart always precedes TaskExit.
+    auto started = runtime_.start(req.id());
+    if (!started) return reply_error(reply, Code::Unknown, "OCI runtime start failed: " + started.error().message);
+    p->phase = Phase::kRunning;
+    events::TaskStart ev;
+    ev.set_container_id(c->id);
+    ev.set_pid(static_cast<uint32_t>(p->pid));
+    publisher_.publish("/tasks/start", "containerd.events.TaskStart", ev.SerializeAsString());
+    resp.set_pid(static_cast<uint32_t>(p->pid));
+    return reply_ok(reply, resp);
+  }
+
+  if (p->phase != Phase::kRegistered)
+    return reply_error(reply, Code::FailedPrecondition, "process " + req.exec_id() + " already started");
+  if (c->init.phase != Phase::kRunning)
+    return reply_error(reply, Code::FailedPrecondition, "container " + c->id + " init process is not running");
+  auto pio = ProcessIo::open(io_, p->paths);
+  if (!pio) return reply_error(reply, Code::Unknown, "open IO: " + pio.error().describe());
+  ExecOptions eo;
+  eo.id = c->id;
+  eo.exec_id = req.exec_id();
+  eo.process = p->spec;
+  eo.io.stdio = (*pio)->stdio();
+  eo.io.console_channel = (*pio)->console_channel();
+  eo.io.notify_exit = true;
+  auto launched = runtime_.exec_detached(eo);
+  if (!launched) {
+    (*pio)->close();
+    // Nobody may wait forever for a process that never ran.
+    p->phase = Phase::kStopped;
+    p->exit_status = 255;
+    p->exited_ns = now_ns();
+    for (auto& w : std::exchange(p->waiters, {})) {
+      task::WaitResponse wr;
+      wr.set_exit_status(255);
+      set_time(wr.mutable_exited_at(), p->exited_ns);
+      reply_ok(w, wr);
+    }
+    return reply_error(reply, Code::Unknown, "OCI runtime exec failed: " + launched.error().message);
+  }
+  if (auto ok = (*pio)->started(); !ok) log::error("{}: console: {}", req.exec_id(), ok.error().describe());
+  p->io = *pio;
+  p->pid = launched->pid;
+  p->phase = Phase::kRunning;
+  p->notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
+  watch_exit(*c, *p);
+  events::TaskExecStarted ev;
+  ev.set_container_id(c->id);
+  ev.set_exec_id(req.exec_id());
+  ev.set_pid(static_cast<uint32_t>(p->pid));
+  publisher_.publish("/tasks/exec-started", "containerd.events.TaskExecStarted", ev.SerializeAsString());
+  resp.set_pid(static_cast<uint32_t>(p->pid));
+  reply_ok(reply, resp);
+}
+
+// ----------------------------------------------------------------------------- exits
+
+void TaskService::watch_exit(Container& c, Process& p) {
+  // The monitor writes one line, "exit STATUS NS", after recording the exit on disk.
+  p.notify_buf = std::make_shared<asio::streambuf>();
+  std::string id = c.id, exec_id = p.exec_id;
+  auto buf = p.notify_buf;
+  asio::async_read_until(*p.notify, *buf, '\n',
+                         [this, id, exec_id, buf](boost::system::error_code ec, size_t) {
+                           if (ec == asio::error::operation_aborted) return;
+                           uint32_t status = 255;
+                           int64_t ns = now_ns();
+                           std::istream in(buf.get());
+                           std::string word;
+                           if (!ec && in >> word >> status >> ns && word == "exit") {
+                           } else {
+                             // The monitor died without a word: nobody can tell the status.
+                             status = 255;
+                           }
+                           exited(id, exec_id, status, ns);
+                         });
+}
+
+bool TaskService::execs_running(const Container& c) const {
+  for (const auto& [id, p] : c.execs)
+    if (p->phase == Phase::kRunning || p->phase == Phase::kPaused) return true;
+  return false;
+}
+
+void TaskService::exited(const std::string& id, const std::string& exec_id, uint32_t status, int64_t ns) {
+  Container* c = find(id);
+  if (!c) return;  // deleted meanwhile
+  Process* p = find_process(*c, exec_id);
+  if (!p || p->phase == Phase::kStopped) return;
+  p->phase = Phase::kStopped;
+  p->exit_status = status;
+  p->exited_ns = ns;
+  p->notify.reset();
+  if (!exec_id.empty()) {
+    finish_exit(*c, *p);
+    if (c->init_exit_held && !execs_running(*c)) {
+      c->init_exit_held = false;
+      finish_exit(*c, c->init);
+    }
+    return;
+  }
+  if (execs_running(*c)) {
+    // Exec exits come before the container's: end them (they share the host's pid
+    // namespace, so nothing else would), then release the init's exit.
+    c->init_exit_held = true;
+    auto ignored = runtime_.kill(id, SIGKILL, true);
+    (void)ignored;
+    return;
+  }
+  finish_exit(*c, *p);
+}
+
+void TaskService::finish_exit(Container& c, Process& p) {
+  // Waiters first, then the event, as runc does.
+  for (auto& w : std::exchange(p.waiters, {})) {
+    task::WaitResponse wr;
+    wr.set_exit_status(p.exit_status);
+    set_time(wr.mutable_exited_at(), p.exited_ns);
+    reply_ok(w, wr);
+  }
+  publish_exit(c, p);
+}
+
+void TaskService::publish_exit(const Container& c, const Process& p) {
+  events::TaskExit ev;
+  ev.set_container_id(c.id);
+  ev.set_id(p.exec_id.empty() ? c.id : p.exec_id);
+  ev.set_pid(static_cast<uint32_t>(p.pid));
+  ev.set_exit_status(p.exit_status);
+  set_time(ev.mutable_exited_at(), p.exited_ns);
+  publisher_.publish("/tasks/exit", "containerd.events.TaskExit", ev.SerializeAsString());
+}
+
+// ----------------------------------------------------------------------------- queries
+
+void TaskService::state(const std::string& payload, Reply& reply) {
+  task::StateRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  task::StateResponse resp;
+  resp.set_id(req.exec_id().empty() ? c->id : req.exec_id());
+  resp.set_bundle(c->bundle);
+  resp.set_pid(static_cast<uint32_t>(p->pid));
+  Phase shown = p->phase;
+  if (!req.exec_id().empty() && c->init.phase == Phase::kPaused && p->phase != Phase::kStopped)
+    shown = Phase::kPaused;
+  resp.set_status(wire_status(static_cast<int>(shown)));
+  resp.set_stdin(p->paths.stdin_path);
+  resp.set_stdout(p->paths.stdout_path);
+  resp.set_stderr(p->paths.stderr_path);
+  resp.set_terminal(p->paths.terminal);
+  resp.set_exit_status(p->exit_status);
+  if (p->phase == Phase::kStopped) set_time(resp.mutable_exited_at(), p->exited_ns);
+  else set_unset_time(resp.mutable_exited_at());
+  reply_ok(reply, resp);
+}
+
+void TaskService::pids(const std::string& payload, Reply& reply) {
+  task::PidsRequest req;
+  if (!parse(payload, req, reply)) return;
+  if (!find(req.id())) return reply_error(reply, Code::NotFound, "container not created: not found");
+  task::PidsResponse resp;
+  if (auto all = runtime_.pids(req.id()))
+    for (pid_t pid : *all) resp.add_processes()->set_pid(static_cast<uint32_t>(pid));
+  reply_ok(reply, resp);
+}
+
+void TaskService::stats(const std::string& payload, Reply& reply) {
+  task::StatsRequest req;
+  if (!parse(payload, req, reply)) return;
+  if (!find(req.id())) return reply_error(reply, Code::NotFound, "container not created: not found");
+  auto all = runtime_.pids(req.id());
+  task::StatsResponse resp;
+  pack_any(resp.mutable_stats(), "io.containerd.cgroups.v1.Metrics", tree_metrics(all ? *all : std::vector<pid_t>{}));
+  reply_ok(reply, resp);
+}
+
+void TaskService::connect(const std::string& payload, Reply& reply) {
+  task::ConnectRequest req;
+  if (!parse(payload, req, reply)) return;
+  task::ConnectResponse resp;
+  resp.set_shim_pid(static_cast<uint32_t>(::getpid()));
+  if (Container* c = find(req.id())) resp.set_task_pid(static_cast<uint32_t>(c->init.pid));
+  resp.set_version(kVersion);
+  reply_ok(reply, resp);
+}
+
+void TaskService::wait(const std::string& payload, Reply& reply) {
+  task::WaitRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  bool held = req.exec_id().empty() && c->init_exit_held;
+  if (p->phase == Phase::kStopped && !held) {
+    task::WaitResponse resp;
+    resp.set_exit_status(p->exit_status);
+    set_time(resp.mutable_exited_at(), p->exited_ns);
+    return reply_ok(reply, resp);
+  }
+  p->waiters.push_back(std::move(reply));  // answered by finish_exit, however long it takes
+}
+
+// ----------------------------------------------------------------------------- control
+
+void TaskService::kill(const std::string& payload, Reply& reply) {
+  task::KillRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  int sig = static_cast<int>(req.signal());
+  if (sig < 1 || sig > SIGRTMAX) return reply_error(reply, Code::InvalidArgument, fmt::format("invalid signal {}", sig));
+  if (p->phase == Phase::kRegistered) return reply_error(reply, Code::FailedPrecondition, "process not created");
+  if (req.all() && req.exec_id().empty()) {
+    auto ignored = runtime_.kill(c->id, sig, true);  // everything of the container, execs included
+    (void)ignored;
+    if (p->phase == Phase::kStopped) return reply_error(reply, Code::NotFound, "process already finished: not found");
+    return reply_empty(reply);
+  }
+  if (p->phase == Phase::kStopped) return reply_error(reply, Code::NotFound, "process already finished: not found");
+  auto sent = req.exec_id().empty() ? runtime_.kill(c->id, sig, false)
+                                    : runtime_.kill_exec(c->id, req.exec_id(), sig);
+  if (!sent) return reply_error(reply, Code::NotFound, "process already finished: not found");
+  reply_empty(reply);
+}
+
+void TaskService::pause(const std::string& payload, Reply& reply) {
+  task::PauseRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  if (c->init.phase != Phase::kRunning) return reply_error(reply, Code::FailedPrecondition, "container is not running");
+  // No cgroup freezer without cgroups: every process of the container is stopped instead.
+  auto ignored = runtime_.kill(c->id, SIGSTOP, true);
+  (void)ignored;
+  c->init.phase = Phase::kPaused;
+  events::TaskPaused ev;
+  ev.set_container_id(c->id);
+  publisher_.publish("/tasks/paused", "containerd.events.TaskPaused", ev.SerializeAsString());
+  reply_empty(reply);
+}
+
+void TaskService::resume(const std::string& payload, Reply& reply) {
+  task::ResumeRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  if (c->init.phase != Phase::kPaused) return reply_error(reply, Code::FailedPrecondition, "container is not paused");
+  auto ignored = runtime_.kill(c->id, SIGCONT, true);
+  (void)ignored;
+  c->init.phase = Phase::kRunning;
+  events::TaskResumed ev;
+  ev.set_container_id(c->id);
+  publisher_.publish("/tasks/resumed", "containerd.events.TaskResumed", ev.SerializeAsString());
+  reply_empty(reply);
+}
+
+void TaskService::checkpoint(const std::string& payload, Reply& reply) {
+  task::CheckpointTaskRequest req;
+  if (!parse(payload, req, reply)) return;
+  reply_error(reply, Code::Unimplemented, "checkpoint: reaper has no CRIU support (host processes are not isolated)");
+}
+
+void TaskService::update(const std::string& payload, Reply& reply) {
+  task::UpdateTaskRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  if (c->init.phase == Phase::kStopped) return reply_error(reply, Code::FailedPrecondition, "container is stopped");
+  // Resource limits need cgroups, which reaper does not use: accepted and not enforced,
+  // so that kubelet's resource updates do not fail.
+  log::info("{}: resource update accepted, not enforced (no cgroups)", c->id);
+  reply_empty(reply);
+}
+
+void TaskService::exec(const std::string& payload, Reply& reply) {
+  task::ExecProcessRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  if (auto ok = validate_id(req.exec_id(), "exec id"); !ok)
+    return reply_error(reply, Code::InvalidArgument, ok.error().message);
+  if (c->execs.count(req.exec_id()))
+    return reply_error(reply, Code::AlreadyExists, "id " + req.exec_id() + ": already exists");
+  if (c->init.phase != Phase::kRunning)
+    return reply_error(reply, Code::FailedPrecondition, "container " + c->id + " is not running");
+  auto spec = oci::parse_process(req.spec().value());
+  if (!spec) return reply_error(reply, Code::InvalidArgument, "exec spec: " + spec.error().message);
+  spec->terminal = req.terminal();
+  auto p = std::make_unique<Process>();
+  p->exec_id = req.exec_id();
+  p->spec = std::move(*spec);
+  p->paths = IoPaths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+  c->execs.emplace(req.exec_id(), std::move(p));
+  events::TaskExecAdded ev;
+  ev.set_container_id(c->id);
+  ev.set_exec_id(req.exec_id());
+  publisher_.publish("/tasks/exec-added", "containerd.events.TaskExecAdded", ev.SerializeAsString());
+  reply_empty(reply);
+}
+
+void TaskService::resize_pty(const std::string& payload, Reply& reply) {
+  task::ResizePtyRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  if (p->io)
+    if (auto ok = p->io->resize(req.height(), req.width()); !ok)
+      return reply_error(reply, Code::Unknown, ok.error().describe());
+  reply_empty(reply);
+}
+
+void TaskService::close_io(const std::string& payload, Reply& reply) {
+  task::CloseIORequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  if (p->io) p->io->close_stdin();
+  reply_empty(reply);
+}
+
+void TaskService::remove(const std::string& payload, Reply& reply) {
+  task::DeleteRequest req;
+  if (!parse(payload, req, reply)) return;
+  Container* c = find(req.id());
+  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Process* p = find_process(*c, req.exec_id());
+  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  if (p->phase == Phase::kRunning || p->phase == Phase::kPaused ||
+      (req.exec_id().empty() && c->init_exit_held))
+    return reply_error(reply, Code::FailedPrecondition, "cannot delete a running process");
+
+  task::DeleteResponse resp;
+  resp.set_pid(static_cast<uint32_t>(p->pid));
+  if (!req.exec_id().empty()) {
+    resp.set_exit_status(p->exit_status);
+    set_time(resp.mutable_exited_at(), p->exited_ns ? p->exited_ns : now_ns());
+    if (p->phase != Phase::kRegistered) {
+      auto ignored = runtime_.remove_exec(c->id, req.exec_id());
+      (void)ignored;
+    }
+    if (p->io) p->io->close();
+    c->execs.erase(req.exec_id());
+    return reply_ok(reply, resp);
+  }
+
+  // The init: whatever is left of the container goes, its record too.
+  auto removed = runtime_.remove(c->id, true);
+  if (!removed) log::error("{}: delete: {}", c->id, removed.error().describe());
+  if (p->phase == Phase::kCreated) {  // never started: killed by the delete
+    p->exit_status = 128 + SIGKILL;
+    p->exited_ns = now_ns();
+  }
+  resp.set_exit_status(p->exit_status);
+  set_time(resp.mutable_exited_at(), p->exited_ns);
+  for (auto& [id, e] : c->execs)
+    if (e->io) e->io->close();
+  if (p->io) p->io->close();
+  events::TaskDelete ev;
+  ev.set_container_id(c->id);
+  ev.set_pid(resp.pid());
+  ev.set_exit_status(resp.exit_status());
+  *ev.mutable_exited_at() = resp.exited_at();
+  publisher_.publish("/tasks/delete", "containerd.events.TaskDelete", ev.SerializeAsString());
+  containers_.erase(req.id());
+  reply_ok(reply, resp);
+  maybe_shut_down();
+}
+
+void TaskService::shutdown(const std::string& payload, Reply& reply) {
+  task::ShutdownRequest req;
+  if (!parse(payload, req, reply)) return;
+  // containerd asks after every deleted task; we leave only when nothing is left,
+  // and remember the request for when the last container goes.
+  shutdown_requested_ = true;
+  reply_empty(reply);
+  maybe_shut_down();
+}
+
+void TaskService::maybe_shut_down() {
+  if (shutdown_requested_ && containers_.empty() && on_shutdown) on_shutdown();
+}
+
+}  // namespace reaper::shim
