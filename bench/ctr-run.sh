@@ -113,6 +113,8 @@ shim_of() {  # shim_of PID
   for ((n = 0; n < 10 && p > 1; n++)); do
     read -r comm <"/proc/$p/comm" 2>/dev/null || return 1
     [[ $comm == containerd-shim* ]] && { echo "$p"; return 0; }
+    # reaper: the task's parent is its monitor (reported separately), a child of the shim.
+    [[ $comm == reaper-monitor ]] && MONITOR_PID=$p
     read -r rest <"/proc/$p/stat" 2>/dev/null || return 1
     rest=${rest##*) }; rest=${rest#* }; p=${rest%% *}
   done
@@ -124,12 +126,20 @@ for rt in "${runtimes[@]}"; do
     echo "$rt: ctr run -d failed: $(tail -n 1 "$tmp/errors")"; remove "$id"; continue
   fi
   pid=$(cctr task ls | awk -v id="$id" '$1 == id { print $2 }')
+  MONITOR_PID=
+  shim_of "$pid" >/dev/null  # sets MONITOR_PID for reaper
+  monitor=$MONITOR_PID
   if shim=$(shim_of "$pid"); then
     rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$shim/status")
     anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$shim/status")
     file=$(awk '/^RssFile:/ { print $2 }' "/proc/$shim/status")
     printf '%-8s VmRSS %6s kB (anon %s kB, file %s kB)  pid %s %s\n' "$rt" "$rss" "$anon" "$file" \
       "$shim" "$(tr '\0' ' ' <"/proc/$shim/cmdline" | cut -c1-60)"
+    if [[ -n $monitor ]]; then
+      mrss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$monitor/status")
+      printf '%-8s + monitor VmRSS %6s kB (the per-container process that spawned and waits for the task): total %s kB\n' \
+        "$rt" "$mrss" "$((rss + mrss))"
+    fi
   else
     echo "$rt: shim of task pid ${pid:-?} not found"
   fi

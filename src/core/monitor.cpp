@@ -78,6 +78,7 @@ class Monitor {
     // A caller that stops reading its notifications must not kill us.
     ::signal(SIGPIPE, SIG_IGN);
     if (::setsid() < 0) return sys_error("setsid");
+    ::prctl(PR_SET_NAME, "reaper-monitor");  // what `ps` shows for it
     // Orphans of the workload (double-forked daemons) are re-parented to us, so they
     // stay reachable by kill --all and are reaped here.
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("PR_SET_CHILD_SUBREAPER");

@@ -68,7 +68,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (info) return info_action();
-  if (action == "start") return start_action(o, "containerd-shim-reaper-v2");
+  if (action == "start") {
+    std::string_view self = argv[0];
+    return start_action(o, self.find('/') != std::string_view::npos ? std::string(self) : "/proc/self/exe");
+  }
   if (action == "delete") return delete_action(o);
   if (action == "serve") return serve(o);
   fmt::print(stderr, "containerd-shim-reaper-v2: expected an action: start, delete (got {:?})\n", action);

@@ -59,7 +59,7 @@ void adjust_oom_score(pid_t daemon) {
 
 }  // namespace
 
-int start_action(const Options& opts, const char* self_name) {
+int start_action(const Options& opts, const std::string& self_path) {
   // containerd may send runtime options (1.6-2.2) or BootstrapParams (2.3) on stdin;
   // nothing in them changes what we do, but the pipe is drained.
   std::string ignored_input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
@@ -85,7 +85,7 @@ int start_action(const Options& opts, const char* self_name) {
     return 1;
   }
   if (!served) {
-    std::vector<std::string> args = {self_name, "-namespace", opts.ns, "-id", opts.id,
+    std::vector<std::string> args = {"containerd-shim-reaper-v2", "-namespace", opts.ns, "-id", opts.id,
                                      "-address", opts.address, "-publish-binary", opts.publish_binary,
                                      "-socket", path};
     if (opts.debug) args.push_back("-debug");
@@ -108,6 +108,8 @@ int start_action(const Options& opts, const char* self_name) {
       ::dup2(null, 2);
       if (sock->get() == 3) ::fcntl(3, F_SETFD, 0);
       else ::dup2(sock->get(), 3);  // the copy does not inherit close-on-exec
+      // By the path containerd used, so the daemon's name (comm) is the shim's own.
+      ::execve(self_path.c_str(), argv.data(), environ);
       ::execve("/proc/self/exe", argv.data(), environ);
       ::_exit(127);
     }

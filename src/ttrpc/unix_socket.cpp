@@ -34,7 +34,11 @@ std::string unix_address_path(const sockaddr_un& addr, socklen_t len) {
   if (len <= base) return {};
   std::size_t n = len - base;
   if (n > sizeof(addr.sun_path)) n = sizeof(addr.sun_path);
-  if (addr.sun_path[0] == '\0') return "@" + std::string(addr.sun_path + 1, n - 1);
+  if (addr.sun_path[0] == '\0') {
+    std::string out = "@";
+    out.append(addr.sun_path + 1, n - 1);
+    return out;
+  }
   return std::string(addr.sun_path, strnlen(addr.sun_path, n));
 }
 

@@ -4,6 +4,10 @@
 # and the runtime helpers (marked_pids, proc_*, wait_marked_count, assert_no_marked_alive, ...);
 # harness.sh is already loaded by test/run.
 #
+# SHIM_RUNTIME (default reaper) selects the runtime under test; SHIM_RUNTIME=runc (with a
+# busybox rootfs) only serves to check the tests' own mechanics against a known-good shim —
+# the reaper-specific assertions (host execution, REAPER_ROOT, grouping) then fail.
+#
 #   shim_up [containerd_start options]   trap + REAPER_ROOT + private containerd (no CRI) +
 #                                        an EMPTY rootfs dir in $ROOTFS (reaper ignores it: a
 #                                        workload that runs proves it came from the host)
@@ -33,6 +37,7 @@ shim_up() {
     fail "test setup: REAPER_ROOT did not reach containerd's environment"
   ROOTFS=$TEST_TMP/rootfs
   mkdir -p "$ROOTFS"
+  [[ ${SHIM_RUNTIME:-reaper} == reaper ]] || busybox_rootfs "$ROOTFS" || fail "busybox_rootfs"
 }
 
 # rrun [FLAGS...] ID CMD...: ctr run through reaper with the empty rootfs.
@@ -44,7 +49,7 @@ rrun() {
       *) flags+=("$1"); shift ;;
     esac
   done
-  cctr_run reaper "${flags[@]}" --rootfs "$ROOTFS" "$@"
+  cctr_run "${SHIM_RUNTIME:-reaper}" "${flags[@]}" --rootfs "$ROOTFS" "$@"
 }
 
 task_field() {  # task_field ID COLUMN(2=pid,3=status)
