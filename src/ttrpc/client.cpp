@@ -52,9 +52,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     stream_protocol::endpoint endpoint;
     std::memcpy(endpoint.data(), &addr->addr, addr->len);
     endpoint.resize(addr->len);  // cannot throw: make_unix_address checked the size
-    socket_.async_connect(endpoint, [self = shared_from_this()](const error_code& ec) {
-      self->on_connected(ec);
-    });
+    socket_.async_connect(
+        endpoint, [self = shared_from_this()](const error_code& ec) { self->on_connected(ec); });
   }
 
   void submit(std::string service, std::string method, const std::string& payload,
@@ -125,10 +124,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   void read() {
-    socket_.async_read_some(asio::buffer(buf_),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                              self->on_read(ec, n);
-                            });
+    socket_.async_read_some(
+        asio::buffer(buf_),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(const error_code& ec, std::size_t n) {
@@ -178,7 +176,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void timed_out(std::uint32_t id) {
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
-    complete(id, sys_error(ETIMEDOUT, fmt::format("ttrpc: {}: deadline exceeded", it->second.what)));
+    complete(id,
+             sys_error(ETIMEDOUT, fmt::format("ttrpc: {}: deadline exceeded", it->second.what)));
   }
 
   void complete(std::uint32_t id, Result<std::string> result) {

@@ -49,8 +49,8 @@ class Client {
   // also fails the call locally with ETIMEDOUT when it passes (a late response
   // is then ignored). `done` is invoked exactly once.
   void call(std::string service, std::string method, std::string payload,
-            std::vector<std::pair<std::string, std::string>> metadata,
-            std::int64_t timeout_nano, Done done);
+            std::vector<std::pair<std::string, std::string>> metadata, std::int64_t timeout_nano,
+            Done done);
 
   // Drops the connection now; pending calls complete with ECANCELED (from
   // inside close()). A later call() connects again.

@@ -61,8 +61,7 @@ struct Frame {
 // the data of an oversized frame is skipped, never buffered.
 class FrameDecoder {
  public:
-  explicit FrameDecoder(std::uint32_t max_length = kMaxMessageSize)
-      : max_length_(max_length) {}
+  explicit FrameDecoder(std::uint32_t max_length = kMaxMessageSize) : max_length_(max_length) {}
 
   void feed(std::string_view bytes);
   std::optional<Frame> next();

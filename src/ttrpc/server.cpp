@@ -72,7 +72,7 @@ struct ServerImpl : std::enable_shared_from_this<ServerImpl> {
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   ServerConnection(std::weak_ptr<ServerImpl> server, stream_protocol::socket socket,
-             asio::io_context::executor_type executor)
+                   asio::io_context::executor_type executor)
       : server_(std::move(server)), socket_(std::move(socket)), executor_(executor) {}
 
   void start() { read(); }
@@ -112,10 +112,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       const bool here =
           executor.running_in_this_thread() || std::this_thread::get_id() == owner_thread;
       if (!here) {
-        asio::post(executor, [self = *this, status = std::move(status),
-                              payload = std::move(payload)]() mutable {
-          self.deliver(status, payload);
-        });
+        asio::post(executor,
+                   [self = *this, status = std::move(status),
+                    payload = std::move(payload)]() mutable { self.deliver(status, payload); });
         return;
       }
       deliver(status, payload);
@@ -129,10 +128,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   };
 
   void read() {
-    socket_.async_read_some(asio::buffer(buf_),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) {
-                              self->on_read(ec, n);
-                            });
+    socket_.async_read_some(
+        asio::buffer(buf_),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(const error_code& ec, std::size_t n) {
@@ -165,9 +163,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     // ttrpc 1.1 behaviour: anything but a Request (e.g. a Data frame) is ignored.
     if (frame.header.type != MessageType::Request) return;
     if (id % 2 == 0) {
-      send_response(id,
-                    Status{Code::InvalidArgument, "StreamID must be odd for client initiated streams"},
-                    {});
+      send_response(
+          id, Status{Code::InvalidArgument, "StreamID must be odd for client initiated streams"},
+          {});
       return;
     }
     ::ttrpc::Request request;
@@ -299,7 +297,8 @@ void ServerImpl::accept_ready() {
     socket.assign(stream_protocol(), conn_fd.get(), ec);
     if (ec) continue;
     conn_fd.release();
-    auto conn = std::make_shared<ServerConnection>(weak_from_this(), std::move(socket), io.get_executor());
+    auto conn =
+        std::make_shared<ServerConnection>(weak_from_this(), std::move(socket), io.get_executor());
     connections.insert(conn);
     conn->start();
   }

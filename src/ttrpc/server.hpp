@@ -31,9 +31,9 @@ struct ServerImpl;
 }
 
 struct Call {
-  std::string service;  // e.g. "containerd.task.v2.Task"
-  std::string method;   // e.g. "Create"
-  std::string payload;  // serialized method request
+  std::string service;            // e.g. "containerd.task.v2.Task"
+  std::string method;             // e.g. "Create"
+  std::string payload;            // serialized method request
   std::int64_t timeout_nano = 0;  // relative deadline the client set, 0 = none (informational)
   std::vector<std::pair<std::string, std::string>> metadata;  // in wire order, keys may repeat
 };
@@ -82,7 +82,7 @@ class Server {
   std::size_t connection_count() const;
 
   // Called after a connection has been closed (client EOF/reset, write error,
-  // refused peer is not counted, close()).
+  // close()). Peers refused by the SO_PEERCRED check never count as connections.
   std::function<void()> on_connection_closed;
 
  private:

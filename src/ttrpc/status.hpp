@@ -31,23 +31,40 @@ enum class Code : std::int32_t {
 // The canonical upper-case name, e.g. "NOT_FOUND"; "CODE(<n>)" for unknown values.
 inline std::string code_name(Code code) {
   switch (code) {
-    case Code::Ok: return "OK";
-    case Code::Cancelled: return "CANCELLED";
-    case Code::Unknown: return "UNKNOWN";
-    case Code::InvalidArgument: return "INVALID_ARGUMENT";
-    case Code::DeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case Code::NotFound: return "NOT_FOUND";
-    case Code::AlreadyExists: return "ALREADY_EXISTS";
-    case Code::PermissionDenied: return "PERMISSION_DENIED";
-    case Code::ResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case Code::FailedPrecondition: return "FAILED_PRECONDITION";
-    case Code::Aborted: return "ABORTED";
-    case Code::OutOfRange: return "OUT_OF_RANGE";
-    case Code::Unimplemented: return "UNIMPLEMENTED";
-    case Code::Internal: return "INTERNAL";
-    case Code::Unavailable: return "UNAVAILABLE";
-    case Code::DataLoss: return "DATA_LOSS";
-    case Code::Unauthenticated: return "UNAUTHENTICATED";
+    case Code::Ok:
+      return "OK";
+    case Code::Cancelled:
+      return "CANCELLED";
+    case Code::Unknown:
+      return "UNKNOWN";
+    case Code::InvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::DeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case Code::NotFound:
+      return "NOT_FOUND";
+    case Code::AlreadyExists:
+      return "ALREADY_EXISTS";
+    case Code::PermissionDenied:
+      return "PERMISSION_DENIED";
+    case Code::ResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case Code::FailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case Code::Aborted:
+      return "ABORTED";
+    case Code::OutOfRange:
+      return "OUT_OF_RANGE";
+    case Code::Unimplemented:
+      return "UNIMPLEMENTED";
+    case Code::Internal:
+      return "INTERNAL";
+    case Code::Unavailable:
+      return "UNAVAILABLE";
+    case Code::DataLoss:
+      return "DATA_LOSS";
+    case Code::Unauthenticated:
+      return "UNAUTHENTICATED";
   }
   return "CODE(" + std::to_string(static_cast<std::int32_t>(code)) + ")";
 }

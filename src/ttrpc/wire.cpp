@@ -67,8 +67,10 @@ std::string to_valid_utf8(std::string_view text) {
     }
     bool ok = len != 0 && i + len <= n;
     for (std::size_t k = 1; ok && k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) ok = false;
-      else cp = cp << 6 | (p[i + k] & 0x3F);
+      if ((p[i + k] & 0xC0) != 0x80)
+        ok = false;
+      else
+        cp = cp << 6 | (p[i + k] & 0x3F);
     }
     // Reject overlong forms, surrogates and values past U+10FFFF.
     if (ok) {

@@ -20,6 +20,7 @@
 #   socket_owner SOCKPATH                 pid of the topmost process holding that listening socket
 #   containerd_kill_restart               SIGKILL containerd and start it again with the same
 #                                         root/state/address/config/environment
+#   bounded SECS CMD...                   CMD (function or program) killed after SECS
 #   pty_run ROWS COLS [--then-resize R C --after TEXT] [--send TEXT --after TEXT] -- CMD...
 #                                         runs CMD on a fresh pty of the given size; prints what
 #                                         the pty produced; exits with CMD's status
@@ -135,6 +136,20 @@ our_shim_sockets() {
 # reaper_list: the operator CLI's view of this namespace's containers (header removed).
 reaper_list() { "$REAPER" list --root "$REAPER_ROOT/$CTRD_NS" 2>&1 | tail -n +2; }
 
+# bounded SECS CMD...: runs CMD (a shell function too) on the caller's stdin/stdout, sending it
+# SIGTERM after SECS; returns CMD's status (143 when it was stopped).
+bounded() {
+  local secs=$1 p dog st; shift
+  "$@" <&0 &
+  p=$!
+  ( s=""; trap 'kill $s 2>/dev/null; exit 0' TERM
+    sleep "$secs" & s=$!; wait "$s" && kill -TERM "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+  dog=$!
+  wait "$p"; st=$?
+  kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
+  return "$st"
+}
+
 # ---------------------------------------------------------------- containerd restart
 
 # containerd_kill_restart: SIGKILL containerd (by pid), wait for it to be gone, and start it
@@ -176,22 +191,29 @@ containerd_kill_restart() {
 
 # ---------------------------------------------------------------- pty driver
 
-# pty_run ROWS COLS [--then-resize R C --after TEXT] [--send TEXT --after TEXT] -- CMD...
+# pty_run ROWS COLS [--then-resize R C --after TEXT [--until TEXT]] [--send TEXT --after TEXT] -- CMD...
 # Runs CMD (an executable, not a shell function) with a new pty as its controlling terminal
 # (stdin/stdout/stderr), sized ROWS x COLS before CMD starts. Prints everything read from
 # the master. --after TEXT waits until TEXT appeared in the output before the preceding
 # action (resize the pty: the kernel sends SIGWINCH to CMD; or write TEXT to it). Gives up
-# after 30 s (exit 124). Exits with CMD's exit status (128+signal if killed).
+# after 30 s (exit 124). --until TEXT (with --then-resize): CMD may not handle SIGWINCH yet
+# when the resize happens (ctr installs its handler only after the task started), so
+# SIGWINCH is sent to CMD again every 0.1 s, for up to 5 s, until TEXT appears after the
+# resize. Exits with CMD's exit status (128+signal if killed).
 pty_run() {
   "$PY" -c '
 import os, pty, sys, fcntl, termios, struct, select, time, signal
 args = sys.argv[1:]
 rows, cols = int(args[0]), int(args[1]); args = args[2:]
 actions = []
+winch_until = [None]
+winch = None   # (text, deadline): re-send SIGWINCH until text appears
 while args and args[0] != "--":
     a = args.pop(0)
     if a == "--then-resize":
         r, c = int(args.pop(0)), int(args.pop(0)); actions.append(["resize", (r, c), None])
+    elif a == "--until":
+        winch_until[0] = args.pop(0).encode()
     elif a == "--send":
         actions.append(["send", args.pop(0).encode(), None])
     elif a == "--after":
@@ -223,9 +245,18 @@ while time.time() < deadline:
         kind, arg, after = actions[0]
         if after is None or after in out:
             actions.pop(0)
-            if kind == "resize": setsize(master, *arg)
+            if kind == "resize":
+                setsize(master, *arg)
+                if winch_until[0] is not None:
+                    winch = (winch_until[0], time.time() + 5, len(out))
             else: os.write(master, arg)
             continue
+    if winch is not None:
+        if winch[0] in out[winch[2]:] or time.time() > winch[1]:
+            winch = None
+        else:
+            try: os.kill(pid, signal.SIGWINCH)
+            except OSError: pass
     r, _, _ = select.select([master], [], [], 0.1)
     if r:
         try:

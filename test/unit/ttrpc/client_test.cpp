@@ -67,7 +67,8 @@ class RawServer {
                                   return;
                                 }
                                 c->decoder.feed(std::string_view(c->buf.data(), n));
-                                while (auto f = c->decoder.next()) c->frames.push_back(std::move(*f));
+                                while (auto f = c->decoder.next())
+                                  c->frames.push_back(std::move(*f));
                                 read(c);
                               });
   }
@@ -94,7 +95,8 @@ TEST_CASE("client stream ids are odd, increasing, and restart per connection", "
   Client client(io, dir.file("r.sock"));
   Collected got;
   for (std::size_t i = 0; i < 3; ++i) client.call("svc", "M", "p", {}, 0, got.slot(i));
-  REQUIRE(pump_until(io, [&] { return !server.conns.empty() && server.conns[0]->frames.size() == 3; }));
+  REQUIRE(
+      pump_until(io, [&] { return !server.conns.empty() && server.conns[0]->frames.size() == 3; }));
   auto& c0 = *server.conns[0];
   CHECK(c0.frames[0].header.stream_id == 1);
   CHECK(c0.frames[1].header.stream_id == 3);
@@ -124,7 +126,8 @@ TEST_CASE("client stream ids are odd, increasing, and restart per connection", "
   client.close();
   REQUIRE(pump_until(io, [&] { return c0.eof; }));
   client.call("svc", "M", "", {}, 0, got.slot(3));
-  REQUIRE(pump_until(io, [&] { return server.conns.size() == 2 && !server.conns[1]->frames.empty(); }));
+  REQUIRE(
+      pump_until(io, [&] { return server.conns.size() == 2 && !server.conns[1]->frames.empty(); }));
   CHECK(server.conns[1]->frames[0].header.stream_id == 1);
 }
 

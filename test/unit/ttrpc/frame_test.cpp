@@ -48,8 +48,8 @@ TEST_CASE("encode_frame and FrameDecoder round trip", "[ttrpc][frame]") {
   d.feed(*frame);
   auto frames = drain(d);
   REQUIRE(frames.size() == 1);
-  CHECK(frames[0].header == FrameHeader{static_cast<std::uint32_t>(payload.size()), 7,
-                                        MessageType::Response, 0});
+  CHECK(frames[0].header ==
+        FrameHeader{static_cast<std::uint32_t>(payload.size()), 7, MessageType::Response, 0});
   CHECK(frames[0].data == payload);
   CHECK_FALSE(frames[0].oversized);
   CHECK(d.at_boundary());

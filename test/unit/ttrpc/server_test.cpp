@@ -445,7 +445,8 @@ TEST_CASE("close() flushes queued replies, then closes", "[ttrpc][server]") {
   RawPeer idle(f.io, f.path);
   RawPeer busy(f.io, f.path);
   busy.send(frame_bytes(1, MessageType::Request, request_bytes("test.Echo", "Wait", "")));
-  REQUIRE(pump_until(f.io, [&] { return f.server.connection_count() == 2 && !f.svc.deferred.empty(); }));
+  REQUIRE(pump_until(f.io,
+                     [&] { return f.server.connection_count() == 2 && !f.svc.deferred.empty(); }));
   // Like Shutdown: reply, then close in the same turn.
   f.svc.deferred["Wait"](Status::ok(), "bye");
   f.server.close();

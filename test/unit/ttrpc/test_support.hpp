@@ -114,16 +114,17 @@ class RawPeer {
   }
 
   void read() {
-    socket_.async_read_some(boost::asio::buffer(state_->buf),
-                            [this, st = state_](const boost::system::error_code& ec, std::size_t n) {
-                              if (ec) {
-                                st->eof = true;
-                                return;
-                              }
-                              st->decoder.feed(std::string_view(st->buf.data(), n));
-                              while (auto f = st->decoder.next()) st->frames.push_back(std::move(*f));
-                              read();
-                            });
+    socket_.async_read_some(
+        boost::asio::buffer(state_->buf),
+        [this, st = state_](const boost::system::error_code& ec, std::size_t n) {
+          if (ec) {
+            st->eof = true;
+            return;
+          }
+          st->decoder.feed(std::string_view(st->buf.data(), n));
+          while (auto f = st->decoder.next()) st->frames.push_back(std::move(*f));
+          read();
+        });
   }
 
   boost::asio::io_context& io_;

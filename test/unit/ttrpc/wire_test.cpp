@@ -64,8 +64,7 @@ TEST_CASE("status code 0 counts as success", "[ttrpc][wire]") {
 }
 
 TEST_CASE("request envelope field numbers", "[ttrpc][wire]") {
-  const std::string data =
-      encode_request("s", "m", "p", 5, {{"containerd-namespace-ttrpc", "ns"}});
+  const std::string data = encode_request("s", "m", "p", 5, {{"containerd-namespace-ttrpc", "ns"}});
   // 0a 01 's' | 12 01 'm' | 1a 01 'p' | 20 05 | 2a (KeyValue)
   CHECK(hex(data.substr(0, 11)) == "0a 01 73 12 01 6d 1a 01 70 20 05");
   ::ttrpc::Request req;
@@ -79,10 +78,11 @@ TEST_CASE("to_valid_utf8 replaces only invalid bytes", "[ttrpc][wire]") {
   CHECK(to_valid_utf8("plain") == "plain");
   CHECK(to_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3") ==
         "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\xb3");
-  CHECK(to_valid_utf8("a\xff" "b") == "a?b");
-  CHECK(to_valid_utf8("\xc0\xaf") == "??");          // overlong '/'
-  CHECK(to_valid_utf8("\xed\xa0\x80") == "???");     // surrogate
-  CHECK(to_valid_utf8("\xe2\x82") == "??");          // truncated
+  CHECK(to_valid_utf8("a\xff"
+                      "b") == "a?b");
+  CHECK(to_valid_utf8("\xc0\xaf") == "??");       // overlong '/'
+  CHECK(to_valid_utf8("\xed\xa0\x80") == "???");  // surrogate
+  CHECK(to_valid_utf8("\xe2\x82") == "??");       // truncated
 }
 
 TEST_CASE("StateResponse exited_at for a running process matches runc", "[ttrpc][wire][protos]") {
