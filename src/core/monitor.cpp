@@ -73,6 +73,12 @@ class Monitor {
 
  private:
   Result<void> set_up() {
+    // Handlers inherited from the caller (a shim's event loop) must not run here: they
+    // would write to fds that no longer exist in this process.
+    for (int sig = 1; sig < NSIG; ++sig) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     close_fds_except({report_fd_, spec_.stdio.in, spec_.stdio.out, spec_.stdio.err,
                       spec_.console_channel});
     // A caller that stops reading its notifications must not kill us.
