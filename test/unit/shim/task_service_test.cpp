@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "core/files.hpp"
 #include "shim.pb.h"
 #include "shim/publisher.hpp"
 #include "shim/socket_address.hpp"
@@ -23,12 +24,18 @@ struct Fixture {
   reaper::shim::Options opts;
   reaper::shim::Publisher publisher{io, "", "unit"};  // no TTRPC_ADDRESS: events dropped
   std::unique_ptr<reaper::shim::TaskService> service;
+  std::string root;
 
   Fixture() {
     char tmpl[] = "/tmp/reaper-shim-unit.XXXXXX";
-    ::setenv("REAPER_ROOT", ::mkdtemp(tmpl), 1);
+    root = ::mkdtemp(tmpl);
+    ::setenv("REAPER_ROOT", root.c_str(), 1);
     opts.ns = "unit";
     service = std::make_unique<reaper::shim::TaskService>(io, opts, publisher);
+  }
+  ~Fixture() {
+    auto ignored = reaper::files::remove_tree(root);
+    (void)ignored;
   }
 
   template <class M>
