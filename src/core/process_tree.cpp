@@ -1,6 +1,7 @@
 #include "core/process_tree.hpp"
 
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -74,6 +75,17 @@ std::vector<ProcInfo> descendants(const std::vector<pid_t>& roots) {
   return out;
 }
 
+// Signals `p` only if the pid still names the process that was scanned: a pidfd pins
+// the pid, and the start time proves it was not reaped and reused in between.
+void signal_if_same(const ProcInfo& p, int sig) {
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
+  if (pidfd < 0) return;
+  auto now = read_proc(p.pid);
+  if (now && now->start_ticks == p.start_ticks)
+    ::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+  ::close(pidfd);
+}
+
 void signal_descendants(const std::vector<pid_t>& roots, int sig) {
   // Each pass signals everything it finds. A SIGKILLed process never runs user code
   // again, so it cannot fork; only children forked before the signal landed can
@@ -81,7 +93,7 @@ void signal_descendants(const std::vector<pid_t>& roots, int sig) {
   for (int pass = 0; pass < 1000; ++pass) {
     auto procs = descendants(roots);
     if (procs.empty()) return;
-    for (const auto& p : procs) ::kill(p.pid, sig);
+    for (const auto& p : procs) signal_if_same(p, sig);
     if (sig != SIGKILL) return;
   }
 }

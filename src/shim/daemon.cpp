@@ -87,7 +87,15 @@ int serve(const Options& opts) {
   reap_children();  // anything that exited before the handler was in place
 
   log::debug("serving {} for namespace {}", server.path(), opts.ns);
-  io.run();
+  // One failing completion handler must not take down every container of the pod.
+  for (;;) {
+    try {
+      io.run();
+      break;
+    } catch (const std::exception& e) {
+      log::error("event loop: {}", e.what());
+    }
+  }
   return 0;
 }
 

@@ -112,19 +112,21 @@ Result<void> ProcessIo::started() {
 }
 
 void ProcessIo::copy_output() {
+  if (!master_ || !out_stream_) return output_finished();  // closed meanwhile
   auto self = shared_from_this();
   master_->async_read_some(asio::buffer(out_buf_), [self](boost::system::error_code ec, size_t n) {
     // EIO: every holder of the slave is gone; the output is complete.
     if (ec || !self->out_stream_) return self->output_finished();
     asio::async_write(*self->out_stream_, asio::buffer(self->out_buf_.data(), n),
                       [self](boost::system::error_code wec, size_t) {
-                        if (wec) return self->output_finished();
+                        if (wec || !self->master_) return self->output_finished();
                         self->copy_output();
                       });
   });
 }
 
 void ProcessIo::copy_input() {
+  if (!in_stream_ || !master_) return;  // closed meanwhile
   auto self = shared_from_this();
   in_stream_->async_read_some(asio::buffer(in_buf_), [self](boost::system::error_code ec, size_t n) {
     if (ec || !self->master_) {
@@ -133,12 +135,13 @@ void ProcessIo::copy_input() {
     }
     asio::async_write(*self->master_, asio::buffer(self->in_buf_.data(), n),
                       [self](boost::system::error_code wec, size_t) {
-                        if (!wec && self->in_stream_) self->copy_input();
+                        if (!wec) self->copy_input();
                       });
   });
 }
 
 void ProcessIo::output_finished() {
+  if (output_done_) return;
   // Closing our end of the stdout FIFO is what gives the client its EOF.
   out_stream_.reset();
   output_done_ = true;
@@ -160,10 +163,15 @@ Result<void> ProcessIo::resize(unsigned rows, unsigned cols) {
 void ProcessIo::close_stdin() { in_keepalive_.reset(); }
 
 void ProcessIo::close() {
+  // Descriptors are cancelled, not destroyed under a running operation: pending
+  // handlers see operation_aborted and the null checks above.
   in_keepalive_.reset();
+  if (in_stream_) in_stream_->cancel();
+  if (master_) master_->cancel();
+  if (out_stream_) out_stream_->cancel();
+  output_finished();
   in_stream_.reset();
   master_.reset();
-  if (!output_done_) output_finished();
   in_.reset();
   out_.reset();
   err_.reset();

@@ -25,8 +25,10 @@ Publisher::Publisher(boost::asio::io_context& io, std::string ttrpc_address, std
 void Publisher::publish(std::string topic, std::string type_url, std::string payload) {
   if (!enabled_) return;
   if (queue_.size() >= kMaxQueued) {
-    log::error("event queue full: dropping {}", queue_.front().topic);
-    queue_.pop_front();
+    // The oldest event not on the wire goes: the one in flight is still owed an answer.
+    auto victim = queue_.begin() + (in_flight_ ? 1 : 0);
+    log::error("event queue full: dropping {}", victim->topic);
+    queue_.erase(victim);
   }
   queue_.push_back(Event{std::move(topic), std::move(type_url), std::move(payload), now_ns()});
   if (!in_flight_) send_next();

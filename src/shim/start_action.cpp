@@ -53,8 +53,12 @@ void adjust_oom_score(pid_t daemon) {
   if (!parent) return;
   int score = std::atoi(parent->c_str()) + 1;
   if (score > 1000) score = 1000;
-  auto ignored = files::write_atomic(fmt::format("/proc/{}/oom_score_adj", daemon), std::to_string(score));
-  (void)ignored;
+  // procfs: a plain write, no temp file and rename.
+  if (auto fd = files::open(fmt::format("/proc/{}/oom_score_adj", daemon), O_WRONLY)) {
+    std::string text = std::to_string(score);
+    ssize_t ignored = ::write(fd->get(), text.data(), text.size());
+    (void)ignored;
+  }
 }
 
 }  // namespace

@@ -174,6 +174,8 @@ void TaskService::start(const std::string& payload, Reply& reply) {
       return reply_error(reply, Code::FailedPrecondition, "container " + req.id() + " is not in the created state");
     // Returns once the workload has exec'd; its exit notification cannot be handled
     // before this handler returns, so TaskStart always precedes TaskExit.
+    if (auto o = runtime_.state(req.id()); !o || o->status != reaper::Status::kCreated)
+      return reply_error(reply, Code::FailedPrecondition, "container " + req.id() + " is not in the created state");
     auto started = runtime_.start(req.id());
     if (!started) return reply_error(reply, Code::Unknown, "OCI runtime start failed: " + started.error().message);
     p->phase = Phase::kRunning;
@@ -187,7 +189,8 @@ void TaskService::start(const std::string& payload, Reply& reply) {
 
   if (p->phase != Phase::kRegistered)
     return reply_error(reply, Code::FailedPrecondition, "process " + req.exec_id() + " already started");
-  if (c->init.phase != Phase::kRunning)
+  auto on_disk = runtime_.state(c->id);
+  if (c->init.phase != Phase::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
     return reply_error(reply, Code::FailedPrecondition, "container " + c->id + " init process is not running");
   auto pio = ProcessIo::open(io_, p->paths);
   if (!pio) return reply_error(reply, Code::Unknown, "open IO: " + pio.error().describe());
@@ -274,12 +277,12 @@ void TaskService::exited(const std::string& id, const std::string& exec_id, uint
     }
     return;
   }
+  // The container has stopped: nothing of it may go on running (there is no pid
+  // namespace whose end would take the rest along), exec'd processes included.
+  auto ignored = runtime_.kill(id, SIGKILL, true);
+  (void)ignored;
   if (execs_running(*c)) {
-    // Exec exits come before the container's: end them (they share the host's pid
-    // namespace, so nothing else would), then release the init's exit.
-    c->init_exit_held = true;
-    auto ignored = runtime_.kill(id, SIGKILL, true);
-    (void)ignored;
+    c->init_exit_held = true;  // exec exits come before the container's
     return;
   }
   finish_exit(*c, *p);
@@ -294,6 +297,20 @@ void TaskService::finish_exit(Container& c, Process& p) {
     reply_ok(w, wr);
   }
   publish_exit(c, p);
+}
+
+void TaskService::abandon(Process& p) {
+  // A process that is being forgotten never leaves a Wait unanswered.
+  if (p.phase != Phase::kStopped) {
+    p.exit_status = 255;
+    p.exited_ns = now_ns();
+  }
+  for (auto& w : std::exchange(p.waiters, {})) {
+    task::WaitResponse wr;
+    wr.set_exit_status(p.exit_status);
+    set_time(wr.mutable_exited_at(), p.exited_ns);
+    reply_ok(w, wr);
+  }
 }
 
 void TaskService::publish_exit(const Container& c, const Process& p) {
@@ -525,17 +542,26 @@ void TaskService::remove(const std::string& payload, Reply& reply) {
       (void)ignored;
     }
     if (p->io) p->io->close();
+    abandon(*p);
     c->execs.erase(req.exec_id());
     return reply_ok(reply, resp);
   }
 
   // The init: whatever is left of the container goes, its record too.
+  if (p->phase == Phase::kCreated) {
+    // Never started: killed now, with its exit recorded, answered and published.
+    auto ignored = runtime_.kill(c->id, SIGKILL, true);
+    (void)ignored;
+    auto status = runtime_.wait(c->id);
+    p->phase = Phase::kStopped;
+    p->exit_status = static_cast<uint32_t>(status.value_or(128 + SIGKILL));
+    p->exited_ns = now_ns();
+    p->notify.reset();
+    finish_exit(*c, *p);
+  }
   auto removed = runtime_.remove(c->id, true);
   if (!removed) log::error("{}: delete: {}", c->id, removed.error().describe());
-  if (p->phase == Phase::kCreated) {  // never started: killed by the delete
-    p->exit_status = 128 + SIGKILL;
-    p->exited_ns = now_ns();
-  }
+  for (auto& [id, e] : c->execs) abandon(*e);
   resp.set_exit_status(p->exit_status);
   set_time(resp.mutable_exited_at(), p->exited_ns);
   for (auto& [id, e] : c->execs)

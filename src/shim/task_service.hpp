@@ -82,6 +82,7 @@ class TaskService {
   void finish_exit(Container& c, Process& p);
   bool execs_running(const Container& c) const;
   void publish_exit(const Container& c, const Process& p);
+  void abandon(Process& p);
   void maybe_shut_down();
 
   boost::asio::io_context& io_;
