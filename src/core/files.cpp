@@ -15,20 +15,24 @@ Result<UniqueFd> open(const std::string& path, int flags, mode_t mode) {
   return UniqueFd(fd);
 }
 
-Result<std::string> read(const std::string& path) {
-  UniqueFd fd = TRY(open(path, O_RDONLY));
+Result<std::string> read_fd(int fd) {
   std::string out;
   char buf[16384];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return sys_error("read " + path);
+      return sys_error("read");
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
   return out;
+}
+
+Result<std::string> read(const std::string& path) {
+  UniqueFd fd = TRY(open(path, O_RDONLY));
+  return TRY_CTX(read_fd(fd.get()), path);
 }
 
 static Result<void> write_all(int fd, std::string_view data, const std::string& what) {

@@ -12,6 +12,8 @@
 namespace reaper::files {
 
 Result<std::string> read(const std::string& path);
+// Reads an already open fd to EOF (e.g. stdin).
+Result<std::string> read_fd(int fd);
 // Writes `data` to `path` through `path.tmp` + fsync + rename; `mode` for the new file.
 Result<void> write_atomic(const std::string& path, std::string_view data, mode_t mode = 0600);
 // Creates one directory; fails with EEXIST when it is already there.

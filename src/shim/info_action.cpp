@@ -1,8 +1,7 @@
 #include <unistd.h>
 
-#include <iostream>
-#include <iterator>
 
+#include "core/files.hpp"
 #include "introspection.pb.h"
 #include "shim/actions.hpp"
 #include "version.hpp"
@@ -10,7 +9,7 @@
 namespace reaper::shim {
 
 int info_action() {
-  std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string input = files::read_fd(STDIN_FILENO).value_or("");
   containerd::types::RuntimeInfo info;
   info.set_name("io.containerd.reaper.v2");
   info.mutable_version()->set_version(kVersion);

@@ -6,8 +6,6 @@
 
 #include <climits>
 #include <cstring>
-#include <iostream>
-#include <iterator>
 #include <vector>
 
 #include "core/files.hpp"
@@ -66,7 +64,8 @@ void adjust_oom_score(pid_t daemon) {
 int start_action(const Options& opts, const std::string& self_path) {
   // containerd may send runtime options (1.6-2.2) or BootstrapParams (2.3) on stdin;
   // nothing in them changes what we do, but the pipe is drained.
-  std::string ignored_input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  auto ignored_input = files::read_fd(STDIN_FILENO);
+  (void)ignored_input;
   if (opts.ns.empty() || opts.id.empty() || opts.address.empty()) {
     fmt::print(stderr, "start: -namespace, -id and -address are required\n");
     return 1;

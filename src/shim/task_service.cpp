@@ -4,7 +4,7 @@
 
 #include <boost/asio/read_until.hpp>
 #include <csignal>
-#include <istream>
+#include <cstdio>
 
 #include "cgroups_v1_metrics.pb.h"
 #include "core/files.hpp"
@@ -242,13 +242,12 @@ void TaskService::watch_exit(Container& c, Process& p) {
                          [this, id, exec_id, buf](boost::system::error_code ec, size_t) {
                            if (ec == asio::error::operation_aborted) return;
                            uint32_t status = 255;
-                           int64_t ns = now_ns();
-                           std::istream in(buf.get());
-                           std::string word;
-                           if (!ec && in >> word >> status >> ns && word == "exit") {
-                           } else {
-                             // The monitor died without a word: nobody can tell the status.
+                           long long ns = now_ns();
+                           std::string line(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
+                           // A monitor that died without a word leaves the status unknown: 255.
+                           if (ec || std::sscanf(line.c_str(), "exit %u %lld", &status, &ns) != 2) {
                              status = 255;
+                             ns = now_ns();
                            }
                            exited(id, exec_id, status, ns);
                          });
