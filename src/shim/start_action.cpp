@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -81,6 +82,10 @@ int start_action(const Options& opts, const std::string& self_path) {
     fmt::print(stderr, "start: {}\n", ok.error().describe());
     return 1;
   }
+  // Two `start`s for one pod at once must not both spawn a daemon: the probe-then-bind
+  // below runs under one node-wide lock (held for a few milliseconds; one file, no leak).
+  auto lock = files::open("/run/containerd/s/reaper-start.lock", O_RDWR | O_CREAT, 0600);
+  if (lock) ::flock(lock->get(), LOCK_EX);
   bool served = false;
   auto sock = bind_socket(path, &served);
   if (!sock) {
