@@ -94,6 +94,28 @@ TaskService::Process* TaskService::find_process(Container& c, const std::string&
   return it == c.execs.end() ? nullptr : it->second.get();
 }
 
+TaskService::Container* TaskService::find_or_reply(const std::string& id, Reply& reply) {
+  Container* c = find(id);
+  if (!c) reply_error(reply, Code::NotFound, "container not created: not found");
+  return c;
+}
+
+TaskService::Process* TaskService::find_process_or_reply(Container& c, const std::string& exec_id,
+                                                         Reply& reply) {
+  Process* p = find_process(c, exec_id);
+  if (!p) reply_error(reply, Code::NotFound, "process does not exist " + exec_id + ": not found");
+  return p;
+}
+
+void TaskService::answer_waiters(Process& p) {
+  for (auto& w : std::exchange(p.waiters, {})) {
+    task::WaitResponse wr;
+    wr.set_exit_status(p.exit_status);
+    set_time(wr.mutable_exited_at(), p.exited_ns);
+    reply_ok(w, wr);
+  }
+}
+
 // ----------------------------------------------------------------------------- Create
 
 void TaskService::create(const std::string& payload, Reply& reply) {
@@ -163,10 +185,10 @@ void TaskService::create(const std::string& payload, Reply& reply) {
 void TaskService::start(const std::string& payload, Reply& reply) {
   task::StartRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   task::StartResponse resp;
 
   if (req.exec_id().empty()) {
@@ -208,12 +230,7 @@ void TaskService::start(const std::string& payload, Reply& reply) {
     p->phase = Phase::kStopped;
     p->exit_status = 255;
     p->exited_ns = now_ns();
-    for (auto& w : std::exchange(p->waiters, {})) {
-      task::WaitResponse wr;
-      wr.set_exit_status(255);
-      set_time(wr.mutable_exited_at(), p->exited_ns);
-      reply_ok(w, wr);
-    }
+    answer_waiters(*p);
     return reply_error(reply, Code::Unknown, "OCI runtime exec failed: " + launched.error().message);
   }
   if (auto ok = (*pio)->started(); !ok) log::error("{}: console: {}", req.exec_id(), ok.error().describe());
@@ -293,12 +310,7 @@ void TaskService::exited(const std::string& id, const std::string& exec_id, uint
 void TaskService::finish_exit(Container& c, Process& p) {
   // Waiters first, then the event, as runc does.
   size_t waiters = p.waiters.size();
-  for (auto& w : std::exchange(p.waiters, {})) {
-    task::WaitResponse wr;
-    wr.set_exit_status(p.exit_status);
-    set_time(wr.mutable_exited_at(), p.exited_ns);
-    reply_ok(w, wr);
-  }
+  answer_waiters(p);
   // The latency from the recorded exit to the Wait replies (bench/ctr-run.sh reads it).
   log::info("exit {} {}: status {}, {} Wait replies {} us after the exit", c.id,
             p.exec_id.empty() ? "init" : p.exec_id, p.exit_status, waiters,
@@ -312,12 +324,7 @@ void TaskService::abandon(Process& p) {
     p.exit_status = 255;
     p.exited_ns = now_ns();
   }
-  for (auto& w : std::exchange(p.waiters, {})) {
-    task::WaitResponse wr;
-    wr.set_exit_status(p.exit_status);
-    set_time(wr.mutable_exited_at(), p.exited_ns);
-    reply_ok(w, wr);
-  }
+  answer_waiters(p);
 }
 
 void TaskService::publish_exit(const Container& c, const Process& p) {
@@ -335,10 +342,10 @@ void TaskService::publish_exit(const Container& c, const Process& p) {
 void TaskService::state(const std::string& payload, Reply& reply) {
   task::StateRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   task::StateResponse resp;
   resp.set_id(req.exec_id().empty() ? c->id : req.exec_id());
   resp.set_bundle(c->bundle);
@@ -360,7 +367,7 @@ void TaskService::state(const std::string& payload, Reply& reply) {
 void TaskService::pids(const std::string& payload, Reply& reply) {
   task::PidsRequest req;
   if (!parse(payload, req, reply)) return;
-  if (!find(req.id())) return reply_error(reply, Code::NotFound, "container not created: not found");
+  if (!find_or_reply(req.id(), reply)) return;
   task::PidsResponse resp;
   if (auto all = runtime_.pids(req.id()))
     for (pid_t pid : *all) resp.add_processes()->set_pid(static_cast<uint32_t>(pid));
@@ -370,7 +377,7 @@ void TaskService::pids(const std::string& payload, Reply& reply) {
 void TaskService::stats(const std::string& payload, Reply& reply) {
   task::StatsRequest req;
   if (!parse(payload, req, reply)) return;
-  if (!find(req.id())) return reply_error(reply, Code::NotFound, "container not created: not found");
+  if (!find_or_reply(req.id(), reply)) return;
   auto all = runtime_.pids(req.id());
   task::StatsResponse resp;
   pack_any(resp.mutable_stats(), "io.containerd.cgroups.v1.Metrics", tree_metrics(all ? *all : std::vector<pid_t>{}));
@@ -390,10 +397,10 @@ void TaskService::connect(const std::string& payload, Reply& reply) {
 void TaskService::wait(const std::string& payload, Reply& reply) {
   task::WaitRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   bool held = req.exec_id().empty() && c->init_exit_held;
   if (p->phase == Phase::kStopped && !held) {
     task::WaitResponse resp;
@@ -409,10 +416,10 @@ void TaskService::wait(const std::string& payload, Reply& reply) {
 void TaskService::kill(const std::string& payload, Reply& reply) {
   task::KillRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   int sig = static_cast<int>(req.signal());
   if (sig < 1 || sig > SIGRTMAX) return reply_error(reply, Code::InvalidArgument, fmt::format("invalid signal {}", sig));
   if (p->phase == Phase::kRegistered) return reply_error(reply, Code::FailedPrecondition, "process not created");
@@ -432,8 +439,8 @@ void TaskService::kill(const std::string& payload, Reply& reply) {
 void TaskService::pause(const std::string& payload, Reply& reply) {
   task::PauseRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
   if (c->init.phase != Phase::kRunning) return reply_error(reply, Code::FailedPrecondition, "container is not running");
   // No cgroup freezer without cgroups: every process of the container is stopped instead.
   auto ignored = runtime_.kill(c->id, SIGSTOP, true);
@@ -448,8 +455,8 @@ void TaskService::pause(const std::string& payload, Reply& reply) {
 void TaskService::resume(const std::string& payload, Reply& reply) {
   task::ResumeRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
   if (c->init.phase != Phase::kPaused) return reply_error(reply, Code::FailedPrecondition, "container is not paused");
   auto ignored = runtime_.kill(c->id, SIGCONT, true);
   (void)ignored;
@@ -469,8 +476,8 @@ void TaskService::checkpoint(const std::string& payload, Reply& reply) {
 void TaskService::update(const std::string& payload, Reply& reply) {
   task::UpdateTaskRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
   if (c->init.phase == Phase::kStopped) return reply_error(reply, Code::FailedPrecondition, "container is stopped");
   // Resource limits need cgroups, which reaper does not use: accepted and not enforced,
   // so that kubelet's resource updates do not fail.
@@ -481,8 +488,8 @@ void TaskService::update(const std::string& payload, Reply& reply) {
 void TaskService::exec(const std::string& payload, Reply& reply) {
   task::ExecProcessRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
   if (auto ok = validate_id(req.exec_id(), "exec id"); !ok)
     return reply_error(reply, Code::InvalidArgument, ok.error().message);
   if (c->execs.count(req.exec_id()))
@@ -507,10 +514,10 @@ void TaskService::exec(const std::string& payload, Reply& reply) {
 void TaskService::resize_pty(const std::string& payload, Reply& reply) {
   task::ResizePtyRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   if (p->io)
     if (auto ok = p->io->resize(req.height(), req.width()); !ok)
       return reply_error(reply, Code::Unknown, ok.error().describe());
@@ -520,10 +527,10 @@ void TaskService::resize_pty(const std::string& payload, Reply& reply) {
 void TaskService::close_io(const std::string& payload, Reply& reply) {
   task::CloseIORequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   if (p->io) p->io->close_stdin();
   reply_empty(reply);
 }
@@ -531,10 +538,10 @@ void TaskService::close_io(const std::string& payload, Reply& reply) {
 void TaskService::remove(const std::string& payload, Reply& reply) {
   task::DeleteRequest req;
   if (!parse(payload, req, reply)) return;
-  Container* c = find(req.id());
-  if (!c) return reply_error(reply, Code::NotFound, "container not created: not found");
-  Process* p = find_process(*c, req.exec_id());
-  if (!p) return reply_error(reply, Code::NotFound, "process does not exist " + req.exec_id() + ": not found");
+  Container* c = find_or_reply(req.id(), reply);
+  if (!c) return;
+  Process* p = find_process_or_reply(*c, req.exec_id(), reply);
+  if (!p) return;
   if (p->phase == Phase::kRunning || p->phase == Phase::kPaused ||
       (req.exec_id().empty() && c->init_exit_held))
     return reply_error(reply, Code::FailedPrecondition, "cannot delete a running process");

@@ -77,6 +77,10 @@ class TaskService {
 
   Container* find(const std::string& id);
   Process* find_process(Container& c, const std::string& exec_id);
+  // Lookups that answer NOT_FOUND themselves when they come back empty.
+  Container* find_or_reply(const std::string& id, ttrpc::Reply& reply);
+  Process* find_process_or_reply(Container& c, const std::string& exec_id, ttrpc::Reply& reply);
+  void answer_waiters(Process& p);
   void watch_exit(Container& c, Process& p);
   void exited(const std::string& id, const std::string& exec_id, uint32_t status, int64_t ns);
   void finish_exit(Container& c, Process& p);
