@@ -5,6 +5,7 @@
 //     state.json            written only by the container's monitor, atomically
 //     monitor.lock          flock()ed by the monitor for its whole life: "is it alive?"
 //                           without trusting a pid, and "wait until it is gone" without polling
+//     running.lock          flock()ed by the monitor until the workload's exit is recorded
 //     control.sock          the monitor listens here until `start`
 //     execs/<exec-id>/      the same files for each exec'd process
 #include <sys/types.h>
