@@ -13,5 +13,6 @@ ninja -C "$build" >/dev/null || exit 1
 ln -sf reaper "$build/containerd-shim-reaper-v2"
 # Leak checking is for the unit tests; the personalities exit through _exit on purpose.
 ASAN_OPTIONS=detect_leaks=1 "$build/test/unit/unit-tests" | tail -n 1 || exit 1
-export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Sanitized binaries run several times slower: the per-test limit grows to match.
+export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 exec bash "$top/test/run" "$build" "${1:-}"

@@ -3,7 +3,8 @@
 # containerd. Containers get an EMPTY --rootfs directory: reaper ignores the rootfs and
 # runs the host's programs, so any workload that runs at all proves that.
 # Written from the requirements (issue + docs/shim-protocol.md §3.4-§5), not from the shim.
-# test_many_runs_leave_nothing takes 30-100 s (TEST_TIMEOUT hint: 180 for this file).
+# test-timeout: 240
+# test_many_runs_leave_nothing takes 30-100 s; the line above gives every test of this file 240 s.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 
 # ---------------------------------------------------------------- ctr run: output, status
@@ -436,8 +437,6 @@ test_task_survives_containerd_restart() {
 
 # 200 sequential `ctr run --rm ... true`: no processes, mounts, containerd fds, shim
 # sockets, state dirs or containers accumulate. About 0.15-0.5 s per run (machine load):
-# needs TEST_TIMEOUT >= 180 for this file on a loaded machine. Bounded: fails as "too slow"
-# 20 s before the runner's timeout (TEST_TIMEOUT, default 120) would kill it silently.
 test_many_runs_leave_nothing() {
   shim_up
   local mark; mark=$(new_mark many)
