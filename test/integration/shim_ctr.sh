@@ -436,7 +436,7 @@ test_task_survives_containerd_restart() {
 # ---------------------------------------------------------------- leaks
 
 # 200 sequential `ctr run --rm ... true`: no processes, mounts, containerd fds, shim
-# sockets, state dirs or containers accumulate. About 0.15-0.5 s per run (machine load):
+# sockets, state dirs or containers accumulate. About 0.15-0.5 s per run, by machine load.
 test_many_runs_leave_nothing() {
   shim_up
   local mark; mark=$(new_mark many)
