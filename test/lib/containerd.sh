@@ -131,6 +131,29 @@ EOF
 }
 
 # ---------------------------------------------------------------- start
+# Starts containerd in the background with the fixture's command line and sets CTRD_PID.
+# $1: "new" starts a fresh log, "append" adds to it (a restart of the same instance).
+_ctrd_launch() {
+  local path=$CTRD_SHIM_DIR${CTRD_EXTRA_PATH:+:$CTRD_EXTRA_PATH}:$PATH
+  local -a cmd=(env "PATH=$path" "RTEST_CTRD=$CTRD_DIR"
+    "$CTRD_BIN" --config "$CTRD_CONFIG" --root "$CTRD_ROOT" --state "$CTRD_STATE"
+    --address "$CTRD_SOCK" --log-level "${CTRD_LOG_LEVEL:-info}")
+  if ((CTRD_UNSHARE)); then
+    # Private mount namespace, slave so host mounts still arrive; crun 1.8.1 refuses the
+    # hybrid cgroup layout, so hide the cgroup2 mount in here only. Every step execs: the
+    # background pid is containerd's.
+    cmd=(unshare --mount --propagation slave -- /bin/sh -c \
+      'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified || exit 125; fi; exec "$@"' \
+      sh "${cmd[@]}")
+  fi
+  if [[ $1 == append ]]; then
+    "${cmd[@]}" </dev/null >>"$CTRD_LOG" 2>&1 &
+  else
+    "${cmd[@]}" </dev/null >"$CTRD_LOG" 2>&1 &
+  fi
+  CTRD_PID=$!
+}
+
 containerd_start() {
   local version=1.6 unshare=1 cri=1 a
   for a in "$@"; do
@@ -161,20 +184,7 @@ containerd_start() {
   [[ -n $reaper ]] && ln -s "$reaper" "$CTRD_SHIM_DIR/containerd-shim-reaper-v2"
   "_ctrd_config_$CTRD_CONFIG_FORMAT" >"$CTRD_CONFIG"
 
-  local path=$CTRD_SHIM_DIR${CTRD_EXTRA_PATH:+:$CTRD_EXTRA_PATH}:$PATH
-  local -a cmd=(env "PATH=$path" "RTEST_CTRD=$CTRD_DIR"
-    "$CTRD_BIN" --config "$CTRD_CONFIG" --root "$CTRD_ROOT" --state "$CTRD_STATE"
-    --address "$CTRD_SOCK" --log-level "${CTRD_LOG_LEVEL:-info}")
-  if ((unshare)); then
-    # Private mount namespace, slave so host mounts still arrive; crun 1.8.1 refuses the
-    # hybrid cgroup layout, so hide the cgroup2 mount in here only. Every step execs: the
-    # background pid is containerd's.
-    cmd=(unshare --mount --propagation slave -- /bin/sh -c \
-      'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified || exit 125; fi; exec "$@"' \
-      sh "${cmd[@]}")
-  fi
-  "${cmd[@]}" </dev/null >"$CTRD_LOG" 2>&1 &
-  CTRD_PID=$!
+  _ctrd_launch new
 
   # Readiness from the log, event-driven (tail -F follows by inotify; --pid ends it when
   # containerd dies). The CRI plugin is ready right after "Start streaming server".

@@ -166,17 +166,7 @@ containerd_kill_restart() {
   pid_alive "$old" && fail "containerd $old survived SIGKILL"
   local mark="--- rtest restart $(date +%s%N) ---"
   echo "$mark" >>"$CTRD_LOG"
-  local path=$CTRD_SHIM_DIR${CTRD_EXTRA_PATH:+:$CTRD_EXTRA_PATH}:$PATH
-  local -a cmd=(env "PATH=$path" "RTEST_CTRD=$CTRD_DIR"
-    "$CTRD_BIN" --config "$CTRD_CONFIG" --root "$CTRD_ROOT" --state "$CTRD_STATE"
-    --address "$CTRD_SOCK" --log-level "${CTRD_LOG_LEVEL:-info}")
-  if ((CTRD_UNSHARE)); then
-    cmd=(unshare --mount --propagation slave -- /bin/sh -c \
-      'if mountpoint -q /sys/fs/cgroup/unified; then umount /sys/fs/cgroup/unified || exit 125; fi; exec "$@"' \
-      sh "${cmd[@]}")
-  fi
-  "${cmd[@]}" </dev/null >>"$CTRD_LOG" 2>&1 &
-  CTRD_PID=$!
+  _ctrd_launch append
   # Booted = the log line after our marker, then ctr answers (bounded: 15 s).
   for ((i = 0; i < 300; i++)); do
     pid_alive "$CTRD_PID" || fail "restarted containerd died: $(containerd_log_tail 20)"
