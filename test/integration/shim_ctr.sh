@@ -68,6 +68,28 @@ test_detached_run_kill_and_delete() {
   assert_not_contains "$(reaper_list)" "d1" "reaper list after delete"
 }
 
+# Pause without a cgroup freezer: every process of the container is stopped (state T)
+# and continued again on resume.
+test_pause_stops_and_resume_continues_the_task() {
+  shim_up
+  capture rrun -d p1 sleep 1000
+  assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
+  wait_task_status p1 RUNNING || fail "p1 not RUNNING"
+  local pid; pid=$(task_pid p1)
+  capture cctr task pause p1
+  assert_eq 0 "$rc" "task pause (stderr: $err)"
+  wait_task_status p1 PAUSED || fail "p1 not PAUSED"
+  assert_eq T "$(awk '{print $3}' "/proc/$pid/stat")" "state of the paused task's process"
+  capture cctr task resume p1
+  assert_eq 0 "$rc" "task resume (stderr: $err)"
+  wait_task_status p1 RUNNING || fail "p1 not RUNNING after resume"
+  assert_ne T "$(awk '{print $3}' "/proc/$pid/stat")" "state after resume"
+  cctr task kill -s KILL p1
+  wait_task_status p1 STOPPED || fail "p1 not STOPPED"
+  cctr task delete p1 >/dev/null 2>&1
+  cctr container delete p1 || fail "container delete"
+}
+
 # ---------------------------------------------------------------- short-lived workloads
 
 test_short_commands_never_lose_output() {
