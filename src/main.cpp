@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/operator.hpp"
+#include "overlay/overlay.hpp"
 #include "runtime/runtime.hpp"
 #include "shim/shim.hpp"
 
@@ -26,6 +27,7 @@ constexpr Personality kPersonalities[] = {
     {"reaper", reaper::cli::main, "the operator's CLI"},
     {"reaper-runtime", reaper::runtime::main, "OCI runtime CLI (runc's verbs)"},
     {"containerd-shim-reaper-v2", reaper::shim::main, "containerd shim v2 (Task API over ttrpc)"},
+    {"reaper-overlay", reaper::overlay::main, "overlay helper: makes a group's mount namespace"},
 };
 
 const Personality* find(std::string_view name) {

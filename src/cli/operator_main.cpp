@@ -4,6 +4,8 @@
 #include "core/args.hpp"
 #include "core/container.hpp"
 #include "core/log.hpp"
+#include "core/node_config.hpp"
+#include "core/overlay.hpp"
 #include "version_string.hpp"
 
 namespace json = boost::json;
@@ -34,6 +36,7 @@ json::object state_json(const Observed& o) {
   if (o.state.exited_ns) j["exited"] = format_time(*o.state.exited_ns);
   if (o.state.exit_status) j["exitStatus"] = *o.state.exit_status;
   if (!o.state.error.empty()) j["error"] = o.state.error;
+  if (!o.state.overlay_group.empty()) j["overlayGroup"] = o.state.overlay_group;
   return j;
 }
 
@@ -44,6 +47,7 @@ void print_state(const Observed& o) {
   fmt::print("PID:       {}{}\n", s.pid, o.status == Status::kStopped ? " (exited)" : "");
   if (s.exit_status) fmt::print("Exit code: {}\n", *s.exit_status);
   if (!s.error.empty()) fmt::print("Error:     {}\n", s.error);
+  if (!s.overlay_group.empty()) fmt::print("Overlay:   {}\n", s.overlay_group);
   fmt::print("Bundle:    {}\n", s.bundle);
   fmt::print("Created:   {}\n", format_time(s.created_ns));
   if (s.started_ns) fmt::print("Started:   {}\n", format_time(*s.started_ns));
@@ -98,6 +102,40 @@ int cmd_wait(int argc, char** argv) {
   return *status;
 }
 
+// reaper overlay list [--json] | rm GROUP...: the node's overlay groups (the root comes
+// from the node configuration, as for the runtime).
+int cmd_overlay(int argc, char** argv) {
+  auto config = load_node_config();
+  if (!config) return failure(config.error());
+  std::string_view sub = argc > 0 ? argv[0] : "";
+  if (sub == "list") {
+    ArgParser p;
+    p.flag({"--json"});
+    auto a = p.parse(argc - 1, argv + 1);
+    if (!a) return failure(a.error());
+    auto groups = list_groups(config->overlay_root);
+    if (a->has("--json")) {
+      json::array arr;
+      for (const auto& g : groups)
+        arr.push_back(json::object{{"group", g.key}, {"active", g.active}, {"inUse", g.in_use}});
+      fmt::print("{}\n", json::serialize(arr));
+      return 0;
+    }
+    fmt::print("{:<40} {:<9} {}\n", "GROUP", "NAMESPACE", "USE");
+    for (const auto& g : groups)
+      fmt::print("{:<40} {:<9} {}\n", g.key, g.active ? "active" : "none", g.in_use ? "in use" : "idle");
+    return 0;
+  }
+  if (sub == "rm" && argc > 1) {
+    int rc = 0;
+    for (int i = 1; i < argc; ++i)
+      if (auto removed = remove_group(config->overlay_root, argv[i]); !removed)
+        rc = failure(removed.error());
+    return rc;
+  }
+  return failure(Error{0, "usage: reaper overlay list [--json] | reaper overlay rm GROUP..."});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,6 +146,8 @@ int main(int argc, char** argv) {
                "  state [--root DIR] [--json] ID   one container, for a person (or --json)\n"
                "  list [--root DIR] [--json]       all containers\n"
                "  wait [--root DIR] ID             wait for the workload; exit with its status\n"
+               "  overlay list [--json]            the node's overlay groups\n"
+               "  overlay rm GROUP...              reset groups no running container uses\n"
                "  install-links DIR                symlink every personality into DIR\n"
                "  <personality> ARGS...            run a personality without its link\n"
                "  --version\n");
@@ -121,6 +161,7 @@ int main(int argc, char** argv) {
   if (cmd == "state") return cmd_state(argc - 2, argv + 2);
   if (cmd == "list") return cmd_list(argc - 2, argv + 2);
   if (cmd == "wait") return cmd_wait(argc - 2, argv + 2);
+  if (cmd == "overlay") return cmd_overlay(argc - 2, argv + 2);
   log::error("unknown command {:?} (see reaper --help)", cmd);
   return 1;
 }

@@ -6,8 +6,11 @@
 
 #include <csignal>
 
+#include "core/container_mounts.hpp"
 #include "core/files.hpp"
 #include "core/ids.hpp"
+#include "core/log.hpp"
+#include "core/node_config.hpp"
 #include "core/monitor.hpp"
 #include "core/process_tree.hpp"
 
@@ -29,6 +32,19 @@ void apply_io(MonitorSpec& ms, const ProcessIo& io) {
 
 bool has_console(const ProcessIo& io) { return !io.console_socket.empty() || io.console_channel >= 0; }
 
+// A pidfd of the container's init, checked to be that process: the monitor records an
+// exit before it reaps, so a pidfd opened while no exit is recorded is the right one.
+Result<UniqueFd> open_init(const StateStore& store, const std::string& id) {
+  Observed o = TRY(store.observe(id));
+  int pidfd = o.state.pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0)) : -1;
+  if (pidfd < 0) return failf("container {:?} is not running", id);
+  UniqueFd fd(pidfd);
+  Observed again = TRY(store.observe(id));
+  if (again.state.exit_status || again.status != Status::kRunning)
+    return failf("container {:?} is not running", id);
+  return fd;
+}
+
 }  // namespace
 
 Result<Launched> Containers::create(const CreateOptions& opts) {
@@ -38,6 +54,10 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
                              : TRY_CTX(oci::load_bundle_spec(opts.bundle), "bundle " + opts.bundle);
   if (spec.process.terminal && !has_console(opts.io))
     return fail("process.terminal is set: --console-socket is required");
+  NodeConfig node = TRY(load_node_config());
+  for (const auto& w : node.warnings) log::warn("{}", w);
+  MountPlan plan = TRY_CTX(plan_mounts(node, spec), "container " + opts.id);
+  for (const auto& note : plan.notes) log::warn("container {}: {}", opts.id, note);
   TRY(store_.create_dir(opts.id));
   std::string dir = store_.dir(opts.id);
 
@@ -46,7 +66,9 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   ms.initial.id = opts.id;
   ms.initial.bundle = opts.bundle;
   ms.initial.annotations = spec.annotations;
+  ms.initial.overlay_group = plan.group.key();
   ms.process = spec.process;
+  ms.mounts = std::move(plan);
   apply_io(ms, opts.io);
   ms.gated = true;
   auto launched = launch_monitor(ms);
@@ -162,11 +184,19 @@ Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
     return sys_error("mkdir " + dir);
   }
 
+  auto init = open_init(store_, opts.id);
+  if (!init) {
+    auto ignored = files::remove_tree(dir);
+    (void)ignored;
+    return std::unexpected(init.error());
+  }
   MonitorSpec ms;
   ms.dir = dir;
   ms.initial.id = exec_id;
   ms.initial.bundle = o.state.bundle;
+  ms.initial.overlay_group = o.state.overlay_group;
   ms.process = opts.process;
+  ms.join_mounts_fd = init->get();
   apply_io(ms, opts.io);
   ms.gated = false;
   auto launched = launch_monitor(ms);

@@ -64,7 +64,8 @@ class Monitor {
       report_fd_ = -1;
     }
     redirect_stdio_to_null();
-    for (int fd : {spec_.stdio.in, spec_.stdio.out, spec_.stdio.err, spec_.console_channel})
+    for (int fd : {spec_.stdio.in, spec_.stdio.out, spec_.stdio.err, spec_.console_channel,
+                   spec_.join_mounts_fd})
       if (fd > 2) ::close(fd);
     if (spec_.gated) wait_for_start();
     reap_until_alone();
@@ -80,7 +81,7 @@ class Monitor {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     close_fds_except({report_fd_, spec_.stdio.in, spec_.stdio.out, spec_.stdio.err,
-                      spec_.console_channel});
+                      spec_.console_channel, spec_.join_mounts_fd});
     // A caller that stops reading its notifications must not kill us.
     ::signal(SIGPIPE, SIG_IGN);
     if (::setsid() < 0) return sys_error("setsid");
@@ -101,7 +102,20 @@ class Monitor {
       pty = TRY(open_pty(spec_.process.console_height, spec_.process.console_width));
       stdio = Stdio{pty.slave.get(), pty.slave.get(), pty.slave.get(), true};
     }
-    child_ = TRY(spawn(spec_.process, stdio, spec_.gated));
+    EnterFn enter;
+    std::optional<PreparedMounts> prepared;
+    if (spec_.mounts) {
+      prepared = TRY(prepare_mounts(*spec_.mounts));
+      enter = [&prepared] { return enter_mounts(*prepared); };
+    } else if (spec_.join_mounts_fd >= 0) {
+      enter = [fd = spec_.join_mounts_fd] { return join_mounts(fd); };
+    } else {
+      return fail("no mount namespace for the workload: refusing to run it on the bare host");
+    }
+    child_ = TRY(spawn(spec_.process, stdio, spec_.gated, enter));
+    // The group stays marked in use while this monitor lives; the clones and the
+    // namespace fd were for the child.
+    if (prepared) group_in_use_ = std::move(prepared->group.in_use);
     state_ = spec_.initial;
     state_.pid = child_.pid;
     state_.monitor_pid = ::getpid();
@@ -224,7 +238,7 @@ class Monitor {
 
   const MonitorSpec& spec_;
   int report_fd_;
-  UniqueFd monitor_lock_, running_lock_, control_;
+  UniqueFd monitor_lock_, running_lock_, control_, group_in_use_;
   Spawned child_;
   ProcessState state_;
   bool recorded_ = false;

@@ -14,6 +14,7 @@
 
 #include <string>
 
+#include "core/container_mounts.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/oci_spec.hpp"
@@ -33,6 +34,12 @@ struct MonitorSpec {
   int console_channel = -1;
   bool gated = false;        // hold before exec until `start` arrives on control.sock
   bool notify_exit = false;  // tell the caller "exit STATUS NS\n" once the exit is recorded
+  // Where the workload runs: a container's init gets its own mount namespace over its
+  // group's overlay (`mounts`); an exec'd process joins the namespace of the process
+  // behind `join_mounts_fd` (a pidfd of the container's init). One of them is always set:
+  // nothing runs on the bare host.
+  std::optional<MountPlan> mounts;
+  int join_mounts_fd = -1;
 };
 
 struct Launched {

@@ -52,7 +52,7 @@ Result<bool> read_record(int fd, StatusRecord* rec) {
 [[noreturn]] void child_fail(int status_fd, StatusRecord::Kind kind, int err, int exit_status,
                              const char* what) {
   char msg[240];
-  if (kind == StatusRecord::kExecFailed)
+  if (kind == StatusRecord::kExecFailed || err == 0)
     std::snprintf(msg, sizeof msg, "%s", what);
   else
     std::snprintf(msg, sizeof msg, "%s: %s", what, std::strerror(err));
@@ -128,9 +128,15 @@ void exec_program(const oci::Process& p, char* const argv[], char* const envp[],
 }
 
 [[noreturn]] void run_child(const oci::Process& p, const Stdio& stdio, int status_fd, int gate_fd,
-                            char* const argv[], char* const envp[]) {
+                            char* const argv[], char* const envp[], const EnterFn& enter) {
   reset_signals();
   if (::setsid() < 0) child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "setsid");
+  // Mounts first: the cwd and the executable are looked up in the workload's own view.
+  if (enter) {
+    if (auto entered = enter(); !entered)
+      child_fail(status_fd, StatusRecord::kSetupFailed, entered.error().code, 1,
+                 entered.error().message.c_str());
+  }
   if (int err = install_stdio(stdio))
     child_fail(status_fd, StatusRecord::kSetupFailed, err, 1, "set up stdio");
   if (stdio.controlling_tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
@@ -183,7 +189,8 @@ std::expected<void, ExecFailure> outcome(Spawned& child) {
 
 }  // namespace
 
-Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated) {
+Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated,
+                      const EnterFn& enter) {
   // Everything the child needs is built before fork.
   std::vector<char*> argv, envp;
   for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -199,7 +206,7 @@ Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gate
 
   pid_t pid = ::fork();
   if (pid < 0) return sys_error("fork");
-  if (pid == 0) run_child(process, stdio, status_write.get(), gate_read.get(), argv.data(), envp.data());
+  if (pid == 0) run_child(process, stdio, status_write.get(), gate_read.get(), argv.data(), envp.data(), enter);
 
   status_write.reset();
   gate_read.reset();

@@ -8,6 +8,7 @@
 // Whoever called spawn() is the parent, and so the one that waits for the child.
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "core/error.hpp"
@@ -40,7 +41,11 @@ struct ExecFailure {
 // before execve until release(); otherwise it execs at once and the result is as for
 // release(). A setup failure (credentials, cwd, rlimits) is returned as an error and the
 // child is reaped.
-Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated);
+// `enter`, if set, runs first in the child: it moves the child into the workload's
+// mounts (container_mounts.hpp); its error fails the spawn.
+using EnterFn = std::function<Result<void>()>;
+Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated,
+                      const EnterFn& enter = {});
 
 // Lets a gated child exec, and reports the outcome: ok once execve succeeded, or the
 // failure (the child then exits with failure.exit_status; the caller still reaps it).

@@ -51,6 +51,7 @@ std::string to_json(const ProcessState& s) {
   if (s.exit_status) o["exitStatus"] = *s.exit_status;
   if (!s.error.empty()) o["error"] = s.error;
   o["terminal"] = s.terminal;
+  if (!s.overlay_group.empty()) o["overlay_group"] = s.overlay_group;
   json::object ann;
   for (const auto& [k, v] : s.annotations) ann[k] = v;
   o["annotations"] = std::move(ann);
@@ -74,6 +75,7 @@ Result<ProcessState> state_from_json(std::string_view text) {
     if (auto* p = o.if_contains("exitStatus")) s.exit_status = json::value_to<int>(*p);
     if (auto* p = o.if_contains("error")) s.error = json::value_to<std::string>(*p);
     if (auto* p = o.if_contains("terminal")) s.terminal = p->as_bool();
+    if (auto* p = o.if_contains("overlay_group")) s.overlay_group = json::value_to<std::string>(*p);
     if (auto* p = o.if_contains("annotations"))
       for (const auto& [k, val] : p->as_object())
         s.annotations.emplace(std::string(k), json::value_to<std::string>(val));

@@ -34,6 +34,7 @@ struct ProcessState {
   std::optional<int> exit_status;
   std::string error;  // why the process failed to start, if it did
   bool terminal = false;
+  std::string overlay_group;  // the key of the overlay group it runs in
   std::map<std::string, std::string> annotations;
 };
 

@@ -6,6 +6,8 @@
 #   REAPER      absolute path of the built multi-call binary
 #   TEST_TMP    a fresh private directory, removed after the test
 #   RT_ROOT     a private reaper-runtime --root under TEST_TMP
+#   REAPER_OVERLAY_ROOT, REAPER_CONFIG   the test's own overlay groups and node config
+#               (a missing config file is an empty configuration)
 set -uo pipefail
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -81,5 +83,12 @@ harness_cleanup() {
       rt delete --force "$id" >/dev/null 2>&1
     done
   fi
+  # The groups' namespaces are bind mounts: drop them before the directory.
+  local g
+  for g in $(ls "$REAPER_OVERLAY_ROOT" 2>/dev/null); do
+    "$REAPER" overlay rm "$g" >/dev/null 2>&1 || umount -l "$REAPER_OVERLAY_ROOT/$g/mnt" 2>/dev/null
+  done
+  # The root itself may have been made a private mount of its own.
+  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
   rm -rf "$TEST_TMP"
 }

@@ -46,7 +46,7 @@ rrun() {
   local -a flags=()
   while [[ $# -gt 0 && $1 == -* ]]; do
     case $1 in
-      --env|--label|--annotation|--user|-u|--cwd|--fifo-dir|--log-uri) flags+=("$1" "$2"); shift 2 ;;
+      --env|--label|--annotation|--mount|--user|-u|--cwd|--fifo-dir|--log-uri) flags+=("$1" "$2"); shift 2 ;;
       *) flags+=("$1"); shift ;;
     esac
   done

@@ -1,0 +1,31 @@
+#pragma once
+// What a workload's OCI annotations may choose, within what the node allows.
+//
+// A pod chooses only from an allowlist under `reaper.runtime/`: `overlay-name` and
+// `dns-mode`. Everything else is the administrator's (node_config.hpp). A bad value
+// never refuses the pod: it falls back to the node setting, with a note to log.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/node_config.hpp"
+#include "core/overlay_group.hpp"
+
+namespace reaper {
+
+inline constexpr std::string_view kAnnotationPrefix = "reaper.runtime/";
+inline constexpr std::string_view kSandboxNamespaceAnnotation = "io.kubernetes.cri.sandbox-namespace";
+inline constexpr std::string_view kPodNamespaceAnnotation = "io.kubernetes.pod.namespace";
+
+struct PodSettings {
+  OverlayGroup group;
+  DnsMode dns = DnsMode::kHost;
+  std::vector<std::string> notes;  // ignored or invalid annotations, for the log
+};
+
+// Errors only for what Kubernetes itself guarantees (an invalid namespace name).
+Result<PodSettings> pod_settings(const NodeConfig& node,
+                                 const std::map<std::string, std::string>& annotations);
+
+}  // namespace reaper

@@ -1,0 +1,84 @@
+// The overlay helper: `reaper-overlay build GROUP_DIR`, run by core/overlay.cpp with
+// fd 3 for its report and fd 4 held open by the caller. It builds the namespace,
+// reports "ready" (or "error …"), and exits when fd 4 reaches EOF, by which time the
+// caller has bound the namespace from the host side.
+#include "overlay/overlay.hpp"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "core/node_config.hpp"
+#include "core/overlay_namespace.hpp"
+#include "core/state_store.hpp"
+
+namespace reaper::overlay {
+namespace {
+
+constexpr int kReportFd = 3, kHoldFd = 4;
+
+void say(const std::string& line) {
+  std::string l = line + "\n";
+  ssize_t ignored = ::write(kReportFd, l.data(), l.size());
+  (void)ignored;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3 || std::string_view(argv[1]) != "build" || argv[2][0] != '/' ||
+      ::fcntl(kReportFd, F_GETFD) < 0 || ::fcntl(kHoldFd, F_GETFD) < 0) {
+    ::dprintf(2, "reaper-overlay: internal helper of reaper; it is run by the runtime, not by hand\n");
+    return 2;
+  }
+  ::prctl(PR_SET_NAME, "reaper-overlay");
+  std::string dir = argv[2];
+  auto config = load_node_config();
+  if (!config) {
+    say("error " + config.error().describe());
+    return 1;
+  }
+  // Opened before pivot_root: the group directory may not be visible afterwards.
+  int log_fd = ::open((dir + "/build.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  std::vector<std::string> log;
+  auto built = build_group_namespace(*config, dir, log);
+  std::string text = "built " + format_time(now_ns()) + (built ? "" : " (failed)") + "\n";
+  for (const auto& l : log) text += "  " + l + "\n";
+  if (!built) text += "  error: " + built.error().describe() + "\n";
+  if (log_fd >= 0) {
+    ssize_t ignored = ::write(log_fd, text.data(), text.size());
+    (void)ignored;
+    ::close(log_fd);
+  }
+  if (!built) {
+    say("error " + built.error().describe());
+    return 1;
+  }
+  say("ready");
+  // EOF: the caller bound the namespace, nothing to hold. "hold": it could not, so a
+  // child of ours stays in its own session holding the namespace until it is killed
+  // (reaper overlay rm), and the caller reaps us.
+  std::string request;
+  char c;
+  while (::read(kHoldFd, &c, 1) == 1 && c != '\n') request += c;
+  if (request != "hold") return 0;
+  pid_t anchor = ::fork();
+  if (anchor < 0) {
+    say("error fork: " + std::string(std::strerror(errno)));
+    return 1;
+  }
+  if (anchor > 0) {
+    say(fmt::format("held {}", anchor));
+    return 0;
+  }
+  ::setsid();
+  ::close(kReportFd);
+  ::close(kHoldFd);
+  for (;;) ::pause();
+}
+
+}  // namespace reaper::overlay
