@@ -83,7 +83,8 @@ Result<void> make_mount_point(const std::string& path, bool is_dir) {
     return {};
   }
   if (is_dir) return files::make_dirs(path, 0755);
-  TRY(files::make_dirs(path.substr(0, path.rfind('/')).empty() ? "/" : path.substr(0, path.rfind('/')), 0755));
+  std::string parent = path.substr(0, path.rfind('/'));
+  if (!parent.empty()) TRY(files::make_dirs(parent, 0755));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return sys_error("create mount point " + path);
   ::close(fd);

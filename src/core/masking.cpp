@@ -36,12 +36,14 @@ class Placeholders {
     TRY(open_fs());
     return std::string("dir");
   }
-  Result<std::string> file_with(std::string_view content, mode_t mode) {
+  Result<std::string> file_with(std::string_view content, const struct stat& like) {
+    mode_t mode = like.st_mode & 07777;
     TRY(open_fs());
     std::string name = "f" + std::to_string(next_++);
     int fd = ::openat(fs_.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) return sys_error("create mask placeholder");
     UniqueFd guard(fd);
+    if (::fchown(fd, like.st_uid, like.st_gid) != 0) return sys_error("chown mask placeholder");
     if (!content.empty() && ::write(fd, content.data(), content.size()) != ssize_t(content.size()))
       return sys_error("write mask placeholder");
     return name;
@@ -163,7 +165,7 @@ Result<void> apply_masks(const NodeConfig& config, std::vector<std::string>& rep
         if (rewritten.error().code != EROFS && rewritten.error().code != EXDEV)
           return std::unexpected(rewritten.error());
       }
-      std::string name = TRY(placeholders.file_with(content, st.st_mode & 07777));
+      std::string name = TRY(placeholders.file_with(content, st));
       TRY(placeholders.mount_over(name, path));
       report.push_back("masked " + match + " (mounted over)");
     }
