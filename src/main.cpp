@@ -12,6 +12,7 @@
 
 #include "cli/operator.hpp"
 #include "overlay/overlay.hpp"
+#include "sandbox/sandbox.hpp"
 #include "runtime/runtime.hpp"
 #include "shim/shim.hpp"
 
@@ -28,6 +29,7 @@ constexpr Personality kPersonalities[] = {
     {"reaper-runtime", reaper::runtime::main, "OCI runtime CLI (runc's verbs)"},
     {"containerd-shim-reaper-v2", reaper::shim::main, "containerd shim v2 (Task API over ttrpc)"},
     {"reaper-overlay", reaper::overlay::main, "overlay helper: makes a group's mount namespace"},
+    {"reaper-sandbox", reaper::sandbox::main, "a pod sandbox's process (instead of /pause)"},
 };
 
 const Personality* find(std::string_view name) {

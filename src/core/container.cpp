@@ -54,10 +54,20 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
                              : TRY_CTX(oci::load_bundle_spec(opts.bundle), "bundle " + opts.bundle);
   if (spec.process.terminal && !has_console(opts.io))
     return fail("process.terminal is set: --console-socket is required");
-  NodeConfig node = TRY(load_node_config());
-  for (const auto& w : node.warnings) log::warn("{}", w);
-  MountPlan plan = TRY_CTX(plan_mounts(node, spec), "container " + opts.id);
-  for (const auto& note : plan.notes) log::warn("container {}: {}", opts.id, note);
+  // A pod sandbox is known by the CRI's annotation only, never by its command: it runs
+  // reaper's own do-nothing personality, a real pid for the pod's lifetime, and needs
+  // no overlay.
+  auto type = spec.annotations.find(std::string(kContainerTypeAnnotation));
+  bool sandbox = type != spec.annotations.end() && type->second == "sandbox";
+  std::optional<MountPlan> plan;
+  if (sandbox) {
+    spec.process.args = {"/proc/self/exe", "reaper-sandbox"};
+  } else {
+    NodeConfig node = TRY(load_node_config());
+    for (const auto& w : node.warnings) log::warn("{}", w);
+    plan = TRY_CTX(plan_mounts(node, spec), "container " + opts.id);
+    for (const auto& note : plan->notes) log::warn("container {}: {}", opts.id, note);
+  }
   TRY(store_.create_dir(opts.id));
   std::string dir = store_.dir(opts.id);
 
@@ -66,8 +76,9 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   ms.initial.id = opts.id;
   ms.initial.bundle = opts.bundle;
   ms.initial.annotations = spec.annotations;
-  ms.initial.overlay_group = plan.group.key();
+  if (plan) ms.initial.overlay_group = plan->group.key();
   ms.process = spec.process;
+  ms.sandbox = sandbox;
   ms.mounts = std::move(plan);
   apply_io(ms, opts.io);
   ms.gated = true;

@@ -109,7 +109,7 @@ class Monitor {
       enter = [&prepared] { return enter_mounts(*prepared); };
     } else if (spec_.join_mounts_fd >= 0) {
       enter = [fd = spec_.join_mounts_fd] { return join_mounts(fd); };
-    } else {
+    } else if (!spec_.sandbox) {
       return fail("no mount namespace for the workload: refusing to run it on the bare host");
     }
     child_ = TRY(spawn(spec_.process, stdio, spec_.gated, enter));

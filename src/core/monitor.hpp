@@ -40,6 +40,8 @@ struct MonitorSpec {
   // nothing runs on the bare host.
   std::optional<MountPlan> mounts;
   int join_mounts_fd = -1;
+  // A pod sandbox runs reaper's own do-nothing process and needs neither.
+  bool sandbox = false;
 };
 
 struct Launched {

@@ -17,6 +17,7 @@ namespace reaper {
 inline constexpr std::string_view kAnnotationPrefix = "reaper.runtime/";
 inline constexpr std::string_view kSandboxNamespaceAnnotation = "io.kubernetes.cri.sandbox-namespace";
 inline constexpr std::string_view kPodNamespaceAnnotation = "io.kubernetes.pod.namespace";
+inline constexpr std::string_view kContainerTypeAnnotation = "io.kubernetes.cri.container-type";
 
 struct PodSettings {
   OverlayGroup group;

@@ -92,3 +92,26 @@ test_ctr_killed_helper_is_replaced() {
   assert_eq kept "$out" "a run after the helper died (stderr: $err)"
   assert_eq 2 "$(grep -c '^built' "$g/build.log")" "namespaces built"
 }
+
+# A CRI pod sandbox (known by its annotation only): no /pause is needed on the host; its
+# task is a real process that lives until it is stopped, then reports stopped and status 0.
+test_ctr_pod_sandbox_by_annotation() {
+  shim_up
+  capture rrun -d --annotation io.kubernetes.cri.container-type=sandbox sb1 /pause
+  assert_eq 0 "$rc" "sandbox run (stderr: $err)"
+  wait_task_status sb1 RUNNING || fail "sandbox not RUNNING"
+  local pid; pid=$(task_pid sb1)
+  pid_alive "$pid" || fail "the sandbox pid $pid is not a live process"
+  assert_eq "reaper-sandbox" "$(tr '\0' ' ' < "/proc/$pid/cmdline" | awk '{print $2}')" "sandbox process"
+  capture cctr task kill -s TERM sb1
+  wait_task_status sb1 STOPPED || fail "sandbox did not stop after TERM"
+  assert_eq 0 "$("$REAPER" state --root "$REAPER_ROOT/$CTRD_NS" --json sb1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["exitStatus"])')" \
+    "exit status of the sandbox after TERM"
+  capture cctr task delete sb1
+  assert_eq 0 "$rc" "task delete (stderr: $err)"
+  pid_alive "$pid" && fail "sandbox process still alive"
+  cctr containers delete sb1 >/dev/null
+  # The command's name means nothing: a workload that is not a sandbox runs /pause itself.
+  capture rrun --rm notsb /pause
+  assert_ne 0 "$rc" "a non-sandbox /pause (absent on the host)"
+}
