@@ -86,9 +86,6 @@ class Monitor {
     ::signal(SIGPIPE, SIG_IGN);
     if (::setsid() < 0) return sys_error("setsid");
     ::prctl(PR_SET_NAME, "reaper-monitor");  // what `ps` shows for it
-    // Orphans of the workload (double-forked daemons) are re-parented to us, so they
-    // stay reachable by kill --all and are reaped here.
-    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("PR_SET_CHILD_SUBREAPER");
     if (::chdir("/") != 0) return sys_error("chdir /");
     monitor_lock_ = TRY(take_lock(spec_.dir + "/monitor.lock"));
     running_lock_ = TRY(take_lock(spec_.dir + "/running.lock"));
@@ -112,6 +109,10 @@ class Monitor {
     } else if (!spec_.sandbox) {
       return fail("no mount namespace for the workload: refusing to run it on the bare host");
     }
+    // Orphans of the workload (double-forked daemons) are re-parented to us, so they
+    // stay reachable by kill --all and are reaped here. Set only now: an overlay helper
+    // that stays to hold its group's namespace must not become part of this container.
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("PR_SET_CHILD_SUBREAPER");
     child_ = TRY(spawn(spec_.process, stdio, spec_.gated, enter));
     // The group stays marked in use while this monitor lives; the clones and the
     // namespace fd were for the child.
