@@ -30,6 +30,10 @@ void say(const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The holder of a group's namespace (see below): it only waits to be killed.
+  if (argc == 3 && std::string_view(argv[1]) == "hold") {
+    for (;;) ::pause();
+  }
   if (argc != 3 || std::string_view(argv[1]) != "build" || argv[2][0] != '/' ||
       ::fcntl(kReportFd, F_GETFD) < 0 || ::fcntl(kHoldFd, F_GETFD) < 0) {
     ::dprintf(2, "reaper-overlay: internal helper of reaper; it is run by the runtime, not by hand\n");
@@ -75,10 +79,15 @@ int main(int argc, char** argv) {
     say(fmt::format("held {}", anchor));
     return 0;
   }
+  // Re-executed with nothing of its caller's: no fds, no environment. It belongs to the
+  // group, not to the container or the containerd that happened to start it.
   ::setsid();
   ::close(kReportFd);
   ::close(kHoldFd);
-  for (;;) ::pause();
+  const char* hold_argv[] = {"reaper-overlay", "hold", dir.c_str(), nullptr};
+  const char* no_env[] = {nullptr};
+  ::execve("/proc/self/exe", const_cast<char**>(hold_argv), const_cast<char**>(no_env));
+  for (;;) ::pause();  // exec failed: hold the namespace as we are
 }
 
 }  // namespace reaper::overlay

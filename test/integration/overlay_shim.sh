@@ -115,3 +115,15 @@ test_ctr_pod_sandbox_by_annotation() {
   capture rrun --rm notsb /pause
   assert_ne 0 "$rc" "a non-sandbox /pause (absent on the host)"
 }
+
+# The group outlives its containers: later containers join the same namespace (whether
+# a bind or a helper holds it), nothing rebuilds it.
+test_ctr_group_outlives_its_containers() {
+  shim_up
+  local i
+  for i in 1 2 3; do
+    capture rrun --rm o$i sh -c "echo $i >> /etc/reaper-ovs-o-$$; cat /etc/reaper-ovs-o-$$ | wc -l"
+    assert_eq "$i" "$out" "run $i sees the group's earlier writes (stderr: $err)"
+  done
+  assert_eq 1 "$(grep -c '^built' "$REAPER_OVERLAY_ROOT/node/build.log")" "namespaces built"
+}
