@@ -23,12 +23,6 @@ const char* const kDefaultMasks[] = {
     "/etc/kubernetes/*.conf",
 };
 
-bool host_bound(std::string_view path) {
-  for (std::string_view tree : {"/proc", "/sys", "/dev", "/run"})
-    if (path_within(path, tree)) return true;
-  return false;
-}
-
 // A fresh tmpfs of this namespace holding the empty placeholders that mounts use.
 class Placeholders {
  public:

@@ -39,6 +39,12 @@ bool path_within(std::string_view path, std::string_view prefix) {
                             path[prefix.size()] == '/');
 }
 
+bool host_bound(std::string_view path) {
+  for (const char* tree : kHostBoundTrees)
+    if (path_within(path, tree)) return true;
+  return false;
+}
+
 Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text) {
   std::vector<MountEntry> out;
   while (!text.empty()) {

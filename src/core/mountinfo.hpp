@@ -19,6 +19,10 @@ struct MountEntry {
 Result<std::vector<MountEntry>> parse_mountinfo(std::string_view text);
 Result<std::vector<MountEntry>> read_mountinfo();
 
+// The host's own trees, bound into every overlay group as they are.
+inline constexpr const char* kHostBoundTrees[] = {"/proc", "/sys", "/dev", "/run"};
+bool host_bound(std::string_view path);
+
 // True when `path` is `prefix` or lies below it ("/run" covers "/run/x", not "/runner").
 bool path_within(std::string_view path, std::string_view prefix);
 

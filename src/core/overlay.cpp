@@ -16,6 +16,7 @@
 
 #include <csignal>
 
+#include "core/control_socket.hpp"
 #include "core/files.hpp"
 #include "core/mountinfo.hpp"
 #include "core/process_tree.hpp"
@@ -43,16 +44,6 @@ Result<UniqueFd> lock_group_dir(const std::string& dir, bool create) {
       return fd;
     if (!create) return failf("overlay group {} was removed", dir);
   }
-}
-
-Result<void> write_all_fd(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("write overlay helper");
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return {};
 }
 
 // The helper holding a group's namespace, when the namespace could not be bound: the
@@ -161,7 +152,7 @@ Result<void> make_namespace(const std::string& dir) {
   if (rc != 0 && (err == EINVAL || err == ELOOP)) {
     // Some kernels refuse the bind (nested namespaces, namespace ids out of order): the
     // helper then stays, holding the namespace itself, and the group records who it is.
-    TRY(write_all_fd(hold_w.get(), "hold\n"));
+    TRY(write_all(hold_w.get(), "hold\n"));
     auto held = read_line_timeout(report_r.get(), kHelperTimeoutMs);
     hold_w.reset();
     reap();

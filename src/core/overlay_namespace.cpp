@@ -18,9 +18,6 @@
 namespace reaper {
 namespace {
 
-// The host trees bound in as they are.
-constexpr const char* kHostTrees[] = {"/proc", "/sys", "/dev", "/run"};
-
 // Filesystems that hold no files of their own to protect (or that overlayfs cannot
 // take as a lower layer); below /proc, /sys, /dev, /run they come in with the binds.
 const std::set<std::string, std::less<>> kPseudoFilesystems = {
@@ -59,8 +56,7 @@ std::vector<MountEntry> layered_mounts(const std::vector<MountEntry>& all,
     if (kPseudoFilesystems.contains(m.fstype)) continue;
     if (path_within(m.mount_point, overlay_root) || path_within(overlay_root, m.mount_point))
       continue;
-    bool skip = false;
-    for (const char* t : kHostTrees) skip = skip || path_within(m.mount_point, t);
+    bool skip = host_bound(m.mount_point);
     for (const char* t : kForeignTrees) skip = skip || path_within(m.mount_point, t);
     if (!skip) out.push_back(m);
   }
@@ -77,11 +73,7 @@ Result<void> copy_file_into(const std::string& host_path, const std::string& tar
   std::string content = TRY(files::read(host_path));
   struct stat st {};
   if (::stat(host_path.c_str(), &st) != 0) return sys_error("stat " + host_path);
-  ::unlink(target.c_str());
-  UniqueFd fd = TRY(files::open(target, O_WRONLY | O_CREAT | O_TRUNC, st.st_mode & 07777));
-  if (::write(fd.get(), content.data(), content.size()) != ssize_t(content.size()))
-    return sys_error("write " + target);
-  return {};
+  return files::write_atomic(target, content, st.st_mode & 07777);
 }
 
 Result<void> layer_host_mounts(const std::vector<MountEntry>& mounts, const std::string& group_dir,
@@ -151,7 +143,7 @@ Result<void> build_group_namespace(const NodeConfig& config, const std::string& 
   log.push_back("layer 0: / (host root)");
   TRY(layer_host_mounts(layered_mounts(host_mounts, config.overlay_root), group_dir, merged, log));
 
-  for (const char* tree : kHostTrees) {
+  for (const char* tree : kHostBoundTrees) {
     struct stat st {};
     if (::stat(tree, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     std::string target = merged + tree;
