@@ -40,11 +40,12 @@
 # One fixture per shell at a time. Tests: trap 'containerd_stop; harness_cleanup' EXIT
 # (a test's own EXIT trap replaces the harness's).
 #
-# CRI runtime handlers: runc, crun (both io.containerd.runc.v2 with private Root) and reaper
-# (io.containerd.reaper.v2, pod/container annotations "reaper.runtime/*" passed through).
+# CRI runtime handlers: runc, crun (both io.containerd.runc.v2 with private Root) and
+# reaper-v2 (io.containerd.reaper.v2, the table of deploy/containerd/reaper-v2.toml).
 # ctr does not use the CRI handlers: cctr_run selects the same runtimes with ctr's flags.
 
 CTRD_SANDBOX_IMAGE=${CTRD_SANDBOX_IMAGE:-localhost/rtest/pause:v1}
+_ctrd_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CTRD_DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ---------------------------------------------------------------- version resolution
@@ -75,6 +76,12 @@ _ctrd_resolve() {
 }
 
 # ---------------------------------------------------------------- configuration
+# Prints the runtimes.reaper-v2 table of a deploy/ drop-in: from its header to the end of
+# the file (the drop-ins keep that table last, so the tests run with exactly its keys).
+_ctrd_handler_table() {
+  sed -n '/^\[plugins\..*\.containerd\.runtimes\.reaper-v2\]/,$p' "$1"
+}
+
 # Config format 2 (containerd 1.6/1.7). Paths contain no characters needing TOML escapes.
 _ctrd_config_2() {
   local cri='plugins."io.containerd.grpc.v1.cri"'
@@ -122,12 +129,10 @@ EOF
       [$cri.containerd.runtimes.crun.options]
         BinaryName = "crun"
         Root = "$CTRD_CRUN_ROOT"
-
-    [$cri.containerd.runtimes.reaper]
-      runtime_type = "io.containerd.reaper.v2"
-      pod_annotations = ["reaper.runtime/*"]
-      container_annotations = ["reaper.runtime/*"]
 EOF
+  # The reaper-v2 handler: the very table an operator installs (deploy/containerd).
+  echo
+  _ctrd_handler_table "$_ctrd_top/deploy/containerd/reaper-v2.toml"
 }
 
 # ---------------------------------------------------------------- start
