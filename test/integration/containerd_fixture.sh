@@ -1,5 +1,6 @@
 # Tests of the private-containerd fixture (test/lib/containerd.sh) with runc and crun:
-# they prove the fixture before any reaper end-to-end test relies on it.
+# they prove the fixture before any reaper end-to-end test relies on it, for each version.
+# containerd: matrix
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/containerd.sh"
 
 _proc_state() {  # _proc_state PID: the state letter, fails when the process is gone
@@ -84,7 +85,9 @@ test_fixture_stop_leaves_nothing() {
     [[ -n $p ]] || fail "$rt: no task pid"
     kill -0 "$p" || fail "$rt: task $p not running"
     pids+=("$p")
-    shim_socks+=("$(sed 's|^unix://||' "$CTRD_STATE/io.containerd.runtime.v2.task/$ns/sleeper-$rt/address")")
+    p=$(ctrd_shim_address "$CTRD_STATE/io.containerd.runtime.v2.task/$ns/sleeper-$rt") ||
+      fail "$rt: no shim address in the bundle"
+    shim_socks+=("${p#unix://}")
   done
   [[ -S ${shim_socks[0]} ]] || fail "no shim socket ${shim_socks[0]}"
   mkdir -p "$CTRD_ROOT/leftover-mount"
@@ -107,4 +110,39 @@ test_fixture_stop_leaves_nothing() {
   for p in "${shim_socks[@]}"; do assert_no_file "$p"; done
   assert_eq "" "$(ls -d /sys/fs/cgroup/*/"$ns" 2>/dev/null)" "cgroups of namespace $ns"
   containerd_stop || fail "second containerd_stop"
+}
+
+# The containerd that runs is the version under test (test/run's matrix; 1.6 otherwise),
+# with its own runc shim, the config version that containerd reads, and the reaper-v2
+# handler exactly as the deploy/ drop-in for that config version declares it.
+test_fixture_runs_the_version_under_test() {
+  _fixture_up
+  local want=${CTRD_VERSION_UNDER_TEST:-1.6} server fmt dropin
+  server=$(cctr version | awk '/^Server:/ { s = 1 } s && $1 == "Version:" { print $2; exit }')
+  [[ $server == "$want"* ]] || fail "server version $server, wanted $want"
+  assert_eq "$CTRD_BIN_VERSION" "$server" "CTRD_BIN_VERSION"
+  fmt=$(sed -n 's/^version = //p' "$CTRD_CONFIG")
+  case $want in
+    2*) assert_eq 3 "$fmt" "config version"; dropin=reaper-v3.toml ;;
+    *) assert_eq 2 "$fmt" "config version"; dropin=reaper-v2.toml ;;
+  esac
+  # The handler keys of the drop-in, as containerd merged them (config dump).
+  local dump table key
+  dump=$("$CTRD_BIN" --config "$CTRD_CONFIG" config dump 2>/dev/null) || fail "config dump"
+  table=$(awk '/^ *\[plugins.*\.containerd\.runtimes\.reaper-v2\]/ { t = 1; next } t && /^ *\[/ { exit } t' <<<"$dump")
+  for key in runtime_type pod_annotations container_annotations; do
+    local v
+    v=$(sed -n "s/^ *$key = //p" "$TOP/deploy/containerd/$dropin")
+    [[ -n $v ]] || fail "$dropin has no $key"
+    assert_eq "$v" "$(sed -n "s/^ *$key = //p" <<<"$table" | tr "'" '"')" "reaper-v2 $key from $dropin"
+  done
+  # A runc task's shim is the one shipped with this containerd.
+  cctr_run runc -d --rootfs "$TEST_TMP/rootfs" own-shim sleep 1000 >/dev/null || fail "ctr run -d"
+  local task shim want_shim
+  task=$(cctr task ls | awk '$1 == "own-shim" { print $2 }')
+  shim=$(ps -o ppid= -p "$task" | tr -d ' ')
+  want_shim=$(PATH=${CTRD_EXTRA_PATH:+$CTRD_EXTRA_PATH:}$PATH command -v containerd-shim-runc-v2)
+  assert_eq "$want_shim" "$(readlink "/proc/$shim/exe")" "runc shim binary"
+  cctr task delete -f own-shim >/dev/null || fail "task delete"
+  cctr container delete own-shim || fail "container delete"
 }

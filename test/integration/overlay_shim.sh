@@ -2,6 +2,7 @@
 # ctr against a private containerd (test/lib/containerd.sh). containerd inherits this
 # test's REAPER_OVERLAY_ROOT and REAPER_CONFIG, and so does every shim it starts.
 # test-timeout: 180
+# containerd: matrix
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 
 test_ctr_writes_stay_in_the_group_and_off_the_host() {

@@ -1,10 +1,12 @@
 # End-to-end tests of containerd-shim-reaper-v2 (runtime io.containerd.reaper.v2) driven by
-# ctr against a private containerd 1.6 (test/lib/containerd.sh). Each test starts its own
-# containerd. Containers get an EMPTY --rootfs directory: reaper ignores the rootfs and
-# runs the host's programs, so any workload that runs at all proves that.
+# ctr against a private containerd (test/lib/containerd.sh), once per containerd version
+# (test/run). Each test starts its own containerd. Containers get an EMPTY --rootfs
+# directory: reaper ignores the rootfs and runs the host's programs, so any workload that
+# runs at all proves that.
 # Written from the requirements (issue + docs/shim-protocol.md §3.4-§5), not from the shim.
 # test-timeout: 240
 # test_many_runs_leave_nothing takes 30-100 s; the line above gives every test of this file 240 s.
+# containerd: matrix
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 
 # ---------------------------------------------------------------- ctr run: output, status

@@ -3,10 +3,15 @@
 # Source it after harness.sh (tests) or on its own (bench/). Needs root.
 #
 #   containerd_start [VERSION] [--no-cri] [--no-unshare]
-#       Starts a private containerd (VERSION: "1.6", the default; the only one for now) with
-#       its own config, root, state, socket, ctr namespace and PATH (the reaper shim first),
+#       Starts a private containerd with its own config, root, state, socket, ctr namespace
+#       and PATH (the reaper shim first, then that version's own containerd-shim-runc-v2),
 #       and waits until it (and its CRI plugin) serve. Returns non-zero, with the log tail on
 #       stderr and everything cleaned up, when it does not come up.
+#       VERSION: 1.6 (the installed Debian package; config version 2), 1.7 (Debian trixie;
+#       config version 2) or 2 / 2.x (Debian sid; config version 3). 1.7 and 2 are unpacked
+#       from Debian's archive by test/lib/fetch-containerd.sh on first use (cached, offline
+#       afterwards). Default: $CTRD_VERSION_UNDER_TEST (test/run sets it for the files marked
+#       "# containerd: matrix"), else 1.6.
 #       --no-cri      disable the CRI plugin
 #       --no-unshare  run containerd in the host's mount namespace (by default it runs in a
 #                     private one where /sys/fs/cgroup/unified is unmounted, so crun works;
@@ -28,7 +33,8 @@
 #   containerd_pids     pids of containerd, its shims and their descendants (live ones).
 #
 # Variables set by containerd_start (read-only for callers):
-#   CTRD_VERSION CTRD_DIR CTRD_SOCK (grpc socket; ttrpc is $CTRD_SOCK.ttrpc) CTRD_NS
+#   CTRD_VERSION (as asked: 1.6, 1.7, 2) CTRD_BIN_VERSION (what the binary says, e.g.
+#   1.7.24~ds1) CTRD_CONFIG_FORMAT (2|3) CTRD_DIR CTRD_SOCK (grpc socket; ttrpc is $CTRD_SOCK.ttrpc) CTRD_NS
 #   CTRD_ROOT CTRD_STATE CTRD_CONFIG CTRD_LOG CTRD_FIFO CTRD_PID CTRD_SHIM_DIR (on containerd's
 #   PATH, holds containerd-shim-reaper-v2) CTRD_RUNC_ROOT CTRD_CRUN_ROOT CTRD_CRI (1|0)
 #   CTRD_UNSHARE (1|0) CTRD_SANDBOX_IMAGE (name the CRI plugin expects in namespace k8s.io;
@@ -41,7 +47,8 @@
 # (a test's own EXIT trap replaces the harness's).
 #
 # CRI runtime handlers: runc, crun (both io.containerd.runc.v2 with private Root) and
-# reaper-v2 (io.containerd.reaper.v2, the table of deploy/containerd/reaper-v2.toml).
+# reaper-v2 (io.containerd.reaper.v2): config version 2 embeds the table of
+# deploy/containerd/reaper-v2.toml, version 3 imports deploy/containerd/reaper-v3.toml.
 # ctr does not use the CRI handlers: cctr_run selects the same runtimes with ctr's flags.
 
 CTRD_SANDBOX_IMAGE=${CTRD_SANDBOX_IMAGE:-localhost/rtest/pause:v1}
@@ -49,30 +56,28 @@ _ctrd_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CTRD_DEFAULT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # ---------------------------------------------------------------- version resolution
-# Sets CTRD_BIN, CTRD_CTR, CTRD_EXTRA_PATH (dirs put on containerd's PATH after the shim
-# dir, e.g. a downloaded release's usr/bin with its own runc shim) and CTRD_CONFIG_FORMAT.
+# Sets CTRD_BIN, CTRD_CTR, CTRD_BIN_VERSION, CTRD_EXTRA_PATH (dirs put on containerd's PATH
+# after the shim dir: a fetched tree's usr/bin, with that version's own runc shim) and
+# CTRD_CONFIG_FORMAT.
 _ctrd_resolve() {
-  local want=$1 have
+  local want=$1 tree
   CTRD_EXTRA_PATH=""
   case $want in
     1.6|1.6.*)
       CTRD_BIN=$(command -v containerd) CTRD_CTR=$(command -v ctr)
       [[ -n $CTRD_BIN && -n $CTRD_CTR ]] || { echo "containerd_start: containerd/ctr not installed" >&2; return 1; }
-      have=$("$CTRD_BIN" --version | awk '{print $3}')
-      [[ $have == "$want"* ]] || { echo "containerd_start: installed containerd is $have, not $want" >&2; return 1; }
       CTRD_CONFIG_FORMAT=2 ;;
-    1.7|1.7.*)
-      # To add: binaries from a cache tree (see test-environment-notes.md, "Newer
-      # containerd"): CTRD_BIN=$cache/usr/bin/containerd, CTRD_CTR=$cache/usr/bin/ctr,
-      # CTRD_EXTRA_PATH=$cache/usr/bin, CTRD_CONFIG_FORMAT=2.
-      echo "containerd_start: containerd $want not supported yet" >&2; return 1 ;;
-    2|2.*)
-      # To add: as 1.7, with CTRD_CONFIG_FORMAT=3 (_ctrd_config_3: CRI plugins
-      # io.containerd.cri.v1.runtime/images, pinned_images.sandbox, NRI disabled) and an
-      # absolute --address for ctr.
-      echo "containerd_start: containerd $want not supported yet" >&2; return 1 ;;
+    1.7|1.7.*|2|2.*)
+      tree=$(bash "$_ctrd_top/test/lib/fetch-containerd.sh" "$want") || return 1
+      CTRD_BIN=$tree/usr/bin/containerd CTRD_CTR=$tree/usr/bin/ctr CTRD_EXTRA_PATH=$tree/usr/bin
+      CTRD_CONFIG_FORMAT=2
+      [[ $want == 2* ]] && CTRD_CONFIG_FORMAT=3 ;;
     *) echo "containerd_start: unknown containerd version '$want'" >&2; return 1 ;;
   esac
+  # "containerd github.com/containerd/containerd[/v2] 1.7.24~ds1 REVISION"
+  CTRD_BIN_VERSION=$("$CTRD_BIN" --version | awk '{print $3}')
+  [[ $CTRD_BIN_VERSION == "$want"* ]] ||
+    { echo "containerd_start: $CTRD_BIN is $CTRD_BIN_VERSION, not $want" >&2; return 1; }
 }
 
 # ---------------------------------------------------------------- configuration
@@ -135,6 +140,96 @@ EOF
   _ctrd_handler_table "$_ctrd_top/deploy/containerd/reaper-v2.toml"
 }
 
+# Config format 3 (containerd 2.x). The CRI plugin is split: runtime handlers under
+# io.containerd.cri.v1.runtime, images (the sandbox image is "pinned") under
+# io.containerd.cri.v1.images; the stream server stays in io.containerd.grpc.v1.cri.
+# The reaper-v2 handler is the deploy/ drop-in itself, imported (2.x deep-merges imports).
+_ctrd_config_3() {
+  local rt='plugins."io.containerd.cri.v1.runtime"' img='plugins."io.containerd.cri.v1.images"'
+  local disabled='"io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs"'
+  local imports=""
+  if ((CTRD_CRI)); then
+    imports="imports = [\"$_ctrd_top/deploy/containerd/reaper-v3.toml\"]"
+  else
+    disabled+=', "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"'
+  fi
+  cat <<EOF
+version = 3
+$imports
+root = "$CTRD_ROOT"
+state = "$CTRD_STATE"
+oom_score = 0
+disabled_plugins = [$disabled]
+
+[grpc]
+  address = "$CTRD_SOCK"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CTRD_DIR/opt"
+
+# NRI's socket (/var/run/nri/nri.sock) would be shared with every containerd on the machine.
+[plugins."io.containerd.nri.v1.nri"]
+  disable = true
+EOF
+  ((CTRD_CRI)) || return 0
+  cat <<EOF
+
+[plugins."io.containerd.grpc.v1.cri"]
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  disable_tcp_service = true
+
+[$img]
+  snapshotter = "overlayfs"
+  [$img.pinned_images]
+    sandbox = "$CTRD_SANDBOX_IMAGE"
+
+[$rt]
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true   # pod netns (non-host-network pods) under our state
+
+  [$rt.cni]
+    bin_dirs = ["$CTRD_DIR/cni/bin"]
+    conf_dir = "$CTRD_DIR/cni/conf"
+
+  [$rt.containerd]
+    default_runtime_name = "runc"
+
+    [$rt.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [$rt.containerd.runtimes.runc.options]
+        Root = "$CTRD_RUNC_ROOT"
+
+    [$rt.containerd.runtimes.crun]
+      runtime_type = "io.containerd.runc.v2"
+      [$rt.containerd.runtimes.crun.options]
+        BinaryName = "crun"
+        Root = "$CTRD_CRUN_ROOT"
+EOF
+}
+
+# crun 1.8.1 refuses the OCI spec versions 1.7 (1.2.0) and 2.x (1.2.1) write ("unknown
+# version specified"). For them a `crun` in the shim dir (first on containerd's PATH, where
+# the runc shim looks up BinaryName "crun") rewrites the bundle's ociVersion to one crun
+# knows and runs the real crun; nothing else of the spec changes.
+_ctrd_crun_wrapper() {
+  local crun
+  crun=$(command -v crun) || return 0   # no crun: the crun comparisons fail on their own
+  cat >"$CTRD_SHIM_DIR/crun" <<EOF
+#!/bin/sh
+# Written by test/lib/containerd.sh for containerd $CTRD_BIN_VERSION: see _ctrd_crun_wrapper.
+prev=""
+for a in "\$@"; do
+  if [ "\$prev" = --bundle ] || [ "\$prev" = -b ]; then
+    sed -i 's/"ociVersion" *: *"[^"]*"/"ociVersion":"1.0.2-dev"/' "\$a/config.json" || exit 1
+  fi
+  prev=\$a
+done
+exec $crun "\$@"
+EOF
+  chmod 0755 "$CTRD_SHIM_DIR/crun"
+}
+
 # ---------------------------------------------------------------- start
 # Starts containerd in the background with the fixture's command line and sets CTRD_PID.
 # $1: "new" starts a fresh log, "append" adds to it (a restart of the same instance).
@@ -160,7 +255,7 @@ _ctrd_launch() {
 }
 
 containerd_start() {
-  local version=1.6 unshare=1 cri=1 a
+  local version=${CTRD_VERSION_UNDER_TEST:-1.6} unshare=1 cri=1 a
   for a in "$@"; do
     case $a in
       --no-cri) cri=0 ;;
@@ -188,6 +283,7 @@ containerd_start() {
   # containerd maps io.containerd.reaper.v2 to containerd-shim-reaper-v2 on its PATH.
   [[ -n $reaper ]] && ln -s "$reaper" "$CTRD_SHIM_DIR/containerd-shim-reaper-v2"
   "_ctrd_config_$CTRD_CONFIG_FORMAT" >"$CTRD_CONFIG"
+  [[ $CTRD_BIN_VERSION == 1.6* ]] || _ctrd_crun_wrapper || { containerd_stop; return 1; }
 
   _ctrd_launch new
 
@@ -240,6 +336,18 @@ cctr_run() {
 }
 
 containerd_log() { echo "${CTRD_LOG:-}"; }
+
+# ctrd_shim_address BUNDLE: the address its shim published: the shim's own `address` file,
+# else the `bootstrap.json` containerd 2.x writes (the 2.x runc shim writes no `address`).
+ctrd_shim_address() {
+  local a
+  if [[ -f $1/address ]]; then
+    a=$(<"$1/address")
+  elif [[ -f $1/bootstrap.json ]]; then
+    a=$(sed -n 's/.*"address" *: *"\([^"]*\)".*/\1/p' "$1/bootstrap.json")
+  fi
+  [[ -n ${a:-} ]] && echo "$a"
+}
 containerd_log_tail() { [[ -f ${CTRD_LOG:-} ]] && tail -n "${1:-40}" "$CTRD_LOG"; }
 
 busybox_rootfs() {  # busybox_rootfs DIR
@@ -342,9 +450,9 @@ containerd_stop() {
   ((${#pids[@]})) && echo "containerd_stop: processes survived SIGKILL: ${pids[*]}" >&2
 
   # 3. Shim sockets live in the shared /run/containerd/s: remove the ones our bundles name.
-  for m in "$CTRD_STATE"/io.containerd.runtime.v2.task/*/*/address; do
-    [[ -f $m ]] || continue
-    sock=$(<"$m"); sock=${sock#unix://}
+  for m in "$CTRD_STATE"/io.containerd.runtime.v2.task/*/*/; do
+    sock=$(ctrd_shim_address "$m") || continue
+    sock=${sock#unix://}
     [[ $sock == /run/containerd/s/* ]] && rm -f "$sock"
   done
   if ! ((${_ctrd_had_run_containerd:-1})); then
