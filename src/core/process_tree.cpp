@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <unordered_map>
@@ -22,16 +23,20 @@ Result<ProcInfo> read_proc(pid_t pid) {
   ProcInfo info;
   info.pid = pid;
   info.comm = text.substr(open + 1, close - open - 1);
-  unsigned long long utime = 0, stime = 0, start = 0, rss = 0;
+  unsigned long long utime = 0, stime = 0, start = 0, rss = 0, minflt = 0, majflt = 0;
+  long long cutime = 0, cstime = 0;
   int ppid = 0;
   char state = '?';
   // Fields after comm: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
   // cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss
   int n = std::sscanf(text.c_str() + close + 2,
-                      "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                      "%c %d %*d %*d %*d %*d %*u %llu %*u %llu %*u %llu %llu %lld %lld %*d %*d %*d "
                       "%*d %llu %*u %llu",
-                      &state, &ppid, &utime, &stime, &start, &rss);
-  if (n != 6) return failf("malformed /proc/{}/stat", pid);
+                      &state, &ppid, &minflt, &majflt, &utime, &stime, &cutime, &cstime, &start, &rss);
+  if (n != 10) return failf("malformed /proc/{}/stat", pid);
+  info.minor_faults = minflt;
+  info.major_faults = majflt;
+  info.children_ticks = static_cast<uint64_t>(std::max(0LL, cutime) + std::max(0LL, cstime));
   info.state = state;
   info.ppid = ppid;
   info.utime_ticks = utime;

@@ -18,6 +18,9 @@ struct ProcInfo {
   char state = '?';          // R, S, D, Z, T…
   uint64_t utime_ticks = 0;  // user CPU time, clock ticks
   uint64_t stime_ticks = 0;  // system CPU time, clock ticks
+  uint64_t children_ticks = 0;  // user + system time of its waited-for children
+  uint64_t minor_faults = 0;
+  uint64_t major_faults = 0;
   uint64_t start_ticks = 0;  // start time after boot, clock ticks (process identity)
   uint64_t rss_pages = 0;
   std::string comm;

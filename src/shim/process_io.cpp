@@ -1,6 +1,8 @@
 #include "shim/process_io.hpp"
 
 #include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -52,6 +54,17 @@ Result<UniqueFd> receive_fd(int sock) {
   return UniqueFd(fd);
 }
 
+bool is_fifo(int fd) {
+  struct stat st {};
+  return fd >= 0 && ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+// Bytes written to a FIFO that no reader has taken yet.
+int unread(int fd) {
+  int n = 0;
+  return fd >= 0 && ::ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<ProcessIo>> ProcessIo::open(asio::io_context& io, const IoPaths& paths) {
@@ -89,8 +102,10 @@ Stdio ProcessIo::stdio() const {
 
 Result<void> ProcessIo::started() {
   if (!paths_.terminal) {
-    // The workload holds them now; our copies would delay its EOFs.
+    // The workload holds them now; only the output FIFOs stay watched (on_drained).
     in_.reset();
+    if (is_fifo(out_.get())) out_watch_ = std::move(out_);
+    if (is_fifo(err_.get())) err_watch_ = std::move(err_);
     out_.reset();
     err_.reset();
     return {};
@@ -151,8 +166,63 @@ void ProcessIo::output_finished() {
 }
 
 void ProcessIo::on_drained(std::function<void()> done) {
-  if (output_done_) return done();
+  if (paths_.terminal) {
+    if (output_done_) return done();
+    drained_.push_back(std::move(done));
+    return;
+  }
   drained_.push_back(std::move(done));
+  if (drained_.size() == 1) watch_fifos();
+}
+
+bool ProcessIo::fifos_unread() const {
+  return unread(out_watch_.get()) > 0 || unread(err_watch_.get()) > 0;
+}
+
+void ProcessIo::watch_fifos() {
+  if (!fifos_unread()) return fifos_drained();
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) {
+    log::warn("output drain: inotify: {}", std::strerror(errno));
+    return fifos_drained();
+  }
+  inotify_ = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+  for (const std::string* path : {&paths_.stdout_path, &paths_.stderr_path})
+    if (!path->empty() && !path->starts_with("file://"))
+      ::inotify_add_watch(fd, path->c_str(), IN_ACCESS | IN_CLOSE_NOWRITE);
+  drain_limit_ = std::make_unique<asio::steady_timer>(io_, kDrainLimit);
+  auto self = shared_from_this();
+  drain_limit_->async_wait([self](boost::system::error_code ec) {
+    if (ec || self->drained_.empty()) return;
+    log::warn("output drain: {} bytes still unread after {} s; reporting the exit anyway",
+              unread(self->out_watch_.get()) + unread(self->err_watch_.get()), kDrainLimit.count());
+    self->fifos_drained();
+  });
+  // Reads between the first check and the watch produced no event: look again.
+  if (!fifos_unread()) return fifos_drained();
+  await_reads();
+}
+
+void ProcessIo::await_reads() {
+  auto self = shared_from_this();
+  inotify_->async_read_some(asio::buffer(inotify_buf_), [self](boost::system::error_code ec, size_t) {
+    if (ec || self->drained_.empty() || !self->inotify_) return;
+    if (!self->fifos_unread()) return self->fifos_drained();
+    self->await_reads();
+  });
+}
+
+void ProcessIo::fifos_drained() {
+  if (drain_limit_) drain_limit_->cancel();
+  if (inotify_) inotify_->cancel();
+  // asio keeps the descriptors alive until the cancelled handlers ran.
+  inotify_.reset();
+  drain_limit_.reset();
+  out_watch_.reset();
+  err_watch_.reset();
+  auto waiting = std::move(drained_);
+  drained_.clear();
+  for (auto& f : waiting) f();
 }
 
 Result<void> ProcessIo::resize(unsigned rows, unsigned cols) {
@@ -177,6 +247,9 @@ void ProcessIo::close() {
   err_.reset();
   console_ours_.reset();
   console_theirs_.reset();
+  if (!drained_.empty()) fifos_drained();
+  out_watch_.reset();
+  err_watch_.reset();
 }
 
 }  // namespace reaper::shim

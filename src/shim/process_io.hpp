@@ -6,11 +6,17 @@
 // fds 0, 1 and 2. stdout/stderr are opened O_RDWR (never blocks, and the workload
 // can never hit EPIPE); stdin is opened for reading plus a keep-alive writer of
 // ours, so the workload sees EOF only after CloseIO and the client's own close.
+// The shim keeps its own copy of each output FIFO until the process's exit has been
+// reported: that is how it sees what the client has not read yet (FIONREAD), and the
+// exit waits until the client has read it all (containerd 1.6's CRI closes its FIFO
+// readers soon after the exit, so output still in a FIFO would never reach the log).
 // With a terminal, the shim holds the PTY master and copies between it and the
 // FIFOs on the event loop.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,19 +47,31 @@ class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
   Result<void> resize(unsigned rows, unsigned cols);
   void close_stdin();  // CloseIO: the workload sees EOF once the client's writer is gone too
   void close();        // everything; pending copies stop
-  // Calls `done` once the terminal output copy has finished (at once without one).
+  // Calls `done` once the process's output has reached its reader: the terminal copy
+  // has finished and nothing is left unread in the output FIFOs (woken by inotify's
+  // IN_ACCESS on each read). A FIFO nobody reads holds it at most kDrainLimit. Our
+  // FIFO copies are closed then, so the reader sees EOF once the workload's are too.
   void on_drained(std::function<void()> done);
+  static constexpr std::chrono::seconds kDrainLimit{5};
 
  private:
   explicit ProcessIo(boost::asio::io_context& io) : io_(io) {}
   void copy_output();
   void copy_input();
   void output_finished();
+  bool fifos_unread() const;
+  void watch_fifos();
+  void await_reads();
+  void fifos_drained();
 
   boost::asio::io_context& io_;
   IoPaths paths_;
   UniqueFd in_, out_, err_, in_keepalive_;
   UniqueFd console_ours_, console_theirs_;
+  UniqueFd out_watch_, err_watch_;  // our copies of the output FIFOs, for FIONREAD
+  std::unique_ptr<boost::asio::posix::stream_descriptor> inotify_;
+  std::unique_ptr<boost::asio::steady_timer> drain_limit_;
+  std::array<char, 4096> inotify_buf_{};
   std::unique_ptr<boost::asio::posix::stream_descriptor> master_, out_stream_, in_stream_;
   std::array<char, 32768> out_buf_{}, in_buf_{};
   bool output_done_ = true;

@@ -266,7 +266,11 @@ void TaskService::watch_exit(Container& c, Process& p) {
                              status = 255;
                              ns = now_ns();
                            }
-                           exited(id, exec_id, status, ns);
+                           // The exit is reported once its output has been read (ProcessIo).
+                           Container* c = find(id);
+                           Process* p = c ? find_process(*c, exec_id) : nullptr;
+                           if (!p || !p->io) return exited(id, exec_id, status, ns);
+                           p->io->on_drained([this, id, exec_id, status, ns] { exited(id, exec_id, status, ns); });
                          });
 }
 
