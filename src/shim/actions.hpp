@@ -7,7 +7,7 @@
 namespace reaper::shim {
 
 // `start`: make sure a daemon serves this container's pod; print its address.
-int start_action(const Options& opts, const std::string& self_path);
+int start_action(Options opts, const std::string& self_path);
 // `delete`: clean up container opts.id after its shim went away; print a DeleteResponse.
 int delete_action(const Options& opts);
 // `-info`: print a RuntimeInfo.

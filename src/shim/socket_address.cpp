@@ -45,8 +45,9 @@ std::string group_id(const std::map<std::string, std::string>& annotations, cons
   return id;
 }
 
-std::string socket_path(const std::string& address, const std::string& ns, const std::string& group) {
-  return "/run/containerd/s/" + sha256_hex(clean_join({address, ns, group}));
+std::string socket_path(const std::string& address, const std::string& ns, const std::string& group,
+                        const std::string& dir) {
+  return clean_join({dir, sha256_hex(clean_join({address, ns, group}))});
 }
 
 }  // namespace reaper::shim

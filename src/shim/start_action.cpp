@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "core/oci_spec.hpp"
 #include "shim/actions.hpp"
 #include "shim/socket_address.hpp"
+#include "shim/start_input.hpp"
 
 extern char** environ;
 
@@ -62,11 +64,16 @@ void adjust_oom_score(pid_t daemon) {
 
 }  // namespace
 
-int start_action(const Options& opts, const std::string& self_path) {
-  // containerd may send runtime options (1.6-2.2) or BootstrapParams (2.3) on stdin;
-  // nothing in them changes what we do, but the pipe is drained.
-  auto ignored_input = files::read_fd(STDIN_FILENO);
-  (void)ignored_input;
+int start_action(Options opts, const std::string& self_path) {
+  // stdin: runtime options (1.6-2.2, not needed) or 2.3's BootstrapParams, which may ask
+  // for another socket directory. 2.3 still passes the flags and environment; its values
+  // only fill in what they lack.
+  StartInput input = parse_start_input(files::read_fd(STDIN_FILENO).value_or(""));
+  if (opts.ns.empty()) opts.ns = input.ns;
+  if (opts.address.empty()) opts.address = input.grpc_address;
+  if (opts.ttrpc_address.empty() && !input.ttrpc_address.empty())
+    ::setenv("TTRPC_ADDRESS", input.ttrpc_address.c_str(), 1);  // for the daemon
+  std::string socket_dir = input.socket_dir.value_or(kSocketDir);
   if (opts.ns.empty() || opts.id.empty() || opts.address.empty()) {
     fmt::print(stderr, "start: -namespace, -id and -address are required\n");
     return 1;
@@ -75,16 +82,16 @@ int start_action(const Options& opts, const std::string& self_path) {
   std::string bundle = ::getcwd(cwd, sizeof cwd) ? cwd : ".";
   std::map<std::string, std::string> annotations;
   if (auto spec = oci::load_bundle_spec(bundle)) annotations = spec->annotations;
-  std::string path = socket_path(opts.address, opts.ns, group_id(annotations, opts.id));
+  std::string path = socket_path(opts.address, opts.ns, group_id(annotations, opts.id), socket_dir);
   std::string address = "unix://" + path;
 
-  if (auto ok = files::make_dirs("/run/containerd/s", 0711); !ok) {
+  if (auto ok = files::make_dirs(socket_dir, 0711); !ok) {
     fmt::print(stderr, "start: {}\n", ok.error().describe());
     return 1;
   }
   // Two `start`s for one pod at once must not both spawn a daemon: the probe-then-bind
   // below runs under one node-wide lock (held for a few milliseconds; one file, no leak).
-  auto lock = files::open("/run/containerd/s/reaper-start.lock", O_RDWR | O_CREAT, 0600);
+  auto lock = files::open(socket_dir + "/reaper-start.lock", O_RDWR | O_CREAT, 0600);
   if (lock) ::flock(lock->get(), LOCK_EX);
   bool served = false;
   auto sock = bind_socket(path, &served);
