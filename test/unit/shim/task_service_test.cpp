@@ -155,3 +155,14 @@ TEST_CASE("shim socket address: containerd's sha256 of the cleaned join") {
                                 {"io.kubernetes.cri.sandbox-id", "pod1"}}, "c1") == "g");
   CHECK(reaper::shim::group_id({}, "c1") == "c1");
 }
+
+// containerd 2.x uses containerd.task.v3.Task only with shims that answered bootstrap
+// version 3 (reaper answers 2), but the name is served by the same handlers.
+TEST_CASE("task service: the v3 service name reaches the same handlers") {
+  Fixture f;
+  task::StateRequest r;
+  r.set_id("nope");
+  auto a = f.call("State", r, "containerd.task.v3.Task");
+  CHECK(a.replied);
+  CHECK(a.code == Code::NotFound);
+}
