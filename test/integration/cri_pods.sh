@@ -1,8 +1,9 @@
-# Pods through containerd 1.6's CRI plugin with the reaper-v2 handler, driven the way
-# kubelet drives them by the project's CRI client (test/cri/). Each test starts a private
-# containerd, runs one scenario of test/cri/pod_scenarios.py, and checks that the pods it
-# removed left nothing behind.
+# Pods through containerd's CRI plugin with the reaper-v2 handler, driven the way kubelet
+# drives them by the project's CRI client (test/cri/), on every containerd version of the
+# matrix. Each test starts a private containerd, runs one scenario of
+# test/cri/pod_scenarios.py, and checks that the pods it removed left nothing behind.
 # test-timeout: 240
+# containerd: matrix
 
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/containerd.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/cri.sh"
