@@ -190,14 +190,8 @@ void ProcessIo::watch_fifos() {
   for (const std::string* path : {&paths_.stdout_path, &paths_.stderr_path})
     if (!path->empty() && !path->starts_with("file://"))
       ::inotify_add_watch(fd, path->c_str(), IN_ACCESS | IN_CLOSE_NOWRITE);
-  drain_limit_ = std::make_unique<asio::steady_timer>(io_, kDrainLimit);
-  auto self = shared_from_this();
-  drain_limit_->async_wait([self](boost::system::error_code ec) {
-    if (ec || self->drained_.empty()) return;
-    log::warn("output drain: {} bytes still unread after {} s; reporting the exit anyway",
-              unread(self->out_watch_.get()) + unread(self->err_watch_.get()), kDrainLimit.count());
-    self->fifos_drained();
-  });
+  drain_limit_ = std::make_unique<asio::steady_timer>(io_);
+  arm_drain_limit();
   // Reads between the first check and the watch produced no event: look again.
   if (!fifos_unread()) return fifos_drained();
   await_reads();
@@ -208,14 +202,26 @@ void ProcessIo::await_reads() {
   inotify_->async_read_some(asio::buffer(inotify_buf_), [self](boost::system::error_code ec, size_t) {
     if (ec || self->drained_.empty() || !self->inotify_) return;
     if (!self->fifos_unread()) return self->fifos_drained();
+    self->arm_drain_limit();  // the reader is making progress: give it time again
     self->await_reads();
+  });
+}
+
+void ProcessIo::arm_drain_limit() {
+  drain_limit_->expires_after(kDrainLimit);  // cancels a pending wait
+  auto self = shared_from_this();
+  drain_limit_->async_wait([self](boost::system::error_code ec) {
+    if (ec || self->drained_.empty()) return;
+    log::warn("output drain: {} bytes unread and no read for {} s; reporting the exit anyway",
+              unread(self->out_watch_.get()) + unread(self->err_watch_.get()), kDrainLimit.count());
+    self->fifos_drained();
   });
 }
 
 void ProcessIo::fifos_drained() {
   if (drain_limit_) drain_limit_->cancel();
   if (inotify_) inotify_->cancel();
-  // asio keeps the descriptors alive until the cancelled handlers ran.
+  // Destroying them aborts their pending waits (the handlers see operation_aborted).
   inotify_.reset();
   drain_limit_.reset();
   out_watch_.reset();

@@ -49,7 +49,8 @@ class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
   void close();        // everything; pending copies stop
   // Calls `done` once the process's output has reached its reader: the terminal copy
   // has finished and nothing is left unread in the output FIFOs (woken by inotify's
-  // IN_ACCESS on each read). A FIFO nobody reads holds it at most kDrainLimit. Our
+  // IN_ACCESS on each read). A FIFO nobody reads holds it at most kDrainLimit after
+  // the last read. Our
   // FIFO copies are closed then, so the reader sees EOF once the workload's are too.
   void on_drained(std::function<void()> done);
   static constexpr std::chrono::seconds kDrainLimit{5};
@@ -62,6 +63,7 @@ class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
   bool fifos_unread() const;
   void watch_fifos();
   void await_reads();
+  void arm_drain_limit();
   void fifos_drained();
 
   boost::asio::io_context& io_;
