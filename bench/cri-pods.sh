@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark: CRI pod start/teardown latency and the shim memory of many running pods, for
+# the CRI handlers reaper-v2, runc and crun of one private containerd (test/lib/containerd.sh
+# with its CRI plugin), driven by bench/cri_pods.py. Not a test; needs root. See README.md.
+#   bench/cri-pods.sh [--rounds N] [--pods N] [--build DIR] [--containerd VERSION]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+rounds=15 pods=50 build=$top/build version=1.6
+
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while (($#)); do
+  case $1 in
+    --rounds) rounds=${2:-}; shift 2 || usage ;;
+    --rounds=*) rounds=${1#*=}; shift ;;
+    --pods) pods=${2:-}; shift 2 || usage ;;
+    --pods=*) pods=${1#*=}; shift ;;
+    --build) build=${2:-}; shift 2 || usage ;;
+    --build=*) build=${1#*=}; shift ;;
+    --containerd) version=${2:-}; shift 2 || usage ;;
+    -h|--help) usage ;;
+    *) if [[ -d $1 ]]; then build=$1; shift; else echo "cri-pods.sh: unknown argument $1" >&2; usage; fi ;;
+  esac
+done
+[[ $rounds =~ ^[0-9]+$ && $pods =~ ^[0-9]+$ ]] ||
+  { echo "cri-pods.sh: --rounds and --pods need a number" >&2; exit 2; }
+((EUID == 0)) || { echo "cri-pods.sh: must run as root" >&2; exit 2; }
+
+source "$top/test/lib/containerd.sh"
+source "$top/test/lib/cri.sh"
+build=$(cd "$build" 2>/dev/null && pwd) || build=""
+REAPER=${REAPER:-${build:+$build/reaper}}
+[[ -x ${REAPER:-} ]] || { echo "cri-pods.sh: no reaper binary at ${REAPER:-<unset>} (bash deploy/build.sh DIR)" >&2; exit 1; }
+REAPER=$(realpath "$REAPER")
+export REAPER
+
+# reaper's state, overlay groups and node configuration of its own (a missing config file
+# is an empty configuration); exported before containerd starts, so its shims inherit them.
+tmp=$(mktemp -d /run/reaper-cri-bench.XXXXXX) || exit 1
+export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf
+mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
+cleanup() {
+  containerd_stop
+  # The groups' namespaces are bind mounts (see docs/overlay.md): drop them, then the root.
+  local g
+  for g in $(ls "$REAPER_OVERLAY_ROOT" 2>/dev/null); do
+    "$REAPER" overlay rm "$g" >/dev/null 2>&1 || umount -l "$REAPER_OVERLAY_ROOT/$g/mnt" 2>/dev/null
+  done
+  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
+  rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# TEST_TMP: where cri_import_images builds the images (else under containerd's directory).
+TEST_TMP=$tmp cri_setup "$version" || exit 1
+echo "containerd $CTRD_BIN_VERSION ($(nproc) cores), reaper $REAPER"
+CTRD_PID=$CTRD_PID cri_py "$here/cri_pods.py" --rounds "$rounds" --pods "$pods" reaper-v2 runc crun
