@@ -43,7 +43,9 @@ cleanup() {
   containerd_stop
   # The groups' namespaces are bind mounts (see docs/overlay.md): drop them, then the root.
   local g
-  for g in $(ls "$REAPER_OVERLAY_ROOT" 2>/dev/null); do
+  for g in "$REAPER_OVERLAY_ROOT"/*/; do
+    [[ -d $g ]] || continue
+    g=${g%/}; g=${g##*/}
     "$REAPER" overlay rm "$g" >/dev/null 2>&1 || umount -l "$REAPER_OVERLAY_ROOT/$g/mnt" 2>/dev/null
   done
   while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
