@@ -115,6 +115,7 @@ Result<void> ProcessIo::started() {
   console_ours_.reset();
   master_ = std::make_unique<asio::posix::stream_descriptor>(io_, master.release());
   if (out_) {
+    if (is_fifo(out_.get())) out_watch_.reset(::fcntl(out_.get(), F_DUPFD_CLOEXEC, 3));
     out_stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, out_.release());
     output_done_ = false;
     copy_output();
@@ -135,6 +136,7 @@ void ProcessIo::copy_output() {
     asio::async_write(*self->out_stream_, asio::buffer(self->out_buf_.data(), n),
                       [self](boost::system::error_code wec, size_t) {
                         if (wec || !self->master_) return self->output_finished();
+                        if (!self->drained_.empty()) self->arm_drain_limit();  // progress
                         self->copy_output();
                       });
   });
@@ -160,19 +162,16 @@ void ProcessIo::output_finished() {
   // Closing our end of the stdout FIFO is what gives the client its EOF.
   out_stream_.reset();
   output_done_ = true;
-  auto waiting = std::move(drained_);
-  drained_.clear();
-  for (auto& f : waiting) f();
+  if (!drained_.empty()) watch_fifos();  // an exit was waiting for the copy
 }
 
 void ProcessIo::on_drained(std::function<void()> done) {
-  if (paths_.terminal) {
-    if (output_done_) return done();
-    drained_.push_back(std::move(done));
-    return;
-  }
   drained_.push_back(std::move(done));
-  if (drained_.size() == 1) watch_fifos();
+  if (drained_.size() > 1) return;  // already waiting
+  // A terminal's copy ends when the last holder of the PTY closes it; a silent
+  // leftover that holds it delays the exit by kDrainLimit at most.
+  if (paths_.terminal && !output_done_) return arm_drain_limit();
+  watch_fifos();
 }
 
 bool ProcessIo::fifos_unread() const {
@@ -190,7 +189,6 @@ void ProcessIo::watch_fifos() {
   for (const std::string* path : {&paths_.stdout_path, &paths_.stderr_path})
     if (!path->empty() && !path->starts_with("file://"))
       ::inotify_add_watch(fd, path->c_str(), IN_ACCESS | IN_CLOSE_NOWRITE);
-  drain_limit_ = std::make_unique<asio::steady_timer>(io_);
   arm_drain_limit();
   // Reads between the first check and the watch produced no event: look again.
   if (!fifos_unread()) return fifos_drained();
@@ -208,6 +206,7 @@ void ProcessIo::await_reads() {
 }
 
 void ProcessIo::arm_drain_limit() {
+  if (!drain_limit_) drain_limit_ = std::make_unique<asio::steady_timer>(io_);
   drain_limit_->expires_after(kDrainLimit);  // cancels a pending wait
   auto self = shared_from_this();
   drain_limit_->async_wait([self](boost::system::error_code ec) {

@@ -266,7 +266,13 @@ void TaskService::watch_exit(Container& c, Process& p) {
                              status = 255;
                              ns = now_ns();
                            }
-                           // The exit is reported once its output has been read (ProcessIo).
+                           // The container has stopped: what is left of it goes now (as a pid
+                           // namespace's end would take it), so nothing writes on while its
+                           // output drains. The exit is reported once that was read (ProcessIo).
+                           if (exec_id.empty()) {
+                             auto ignored = runtime_.kill(id, SIGKILL, true);
+                             (void)ignored;
+                           }
                            Container* c = find(id);
                            Process* p = c ? find_process(*c, exec_id) : nullptr;
                            if (!p || !p->io) return exited(id, exec_id, status, ns);
@@ -297,9 +303,9 @@ void TaskService::exited(const std::string& id, const std::string& exec_id, uint
     }
     return;
   }
-  // The container has stopped: nothing of it may go on running (there is no pid
-  // namespace whose end would take the rest along), exec'd processes included. Exec
-  // exits come before the container's, so with execs running the init's exit waits.
+  // Nothing of a stopped container goes on running (its leftovers were killed when the
+  // exit came in), exec'd processes included. Exec exits come before the container's, so
+  // with execs running the init's exit waits for theirs.
   if (execs_running(*c)) {
     c->init_exit_held = true;
     auto ignored = runtime_.kill(id, SIGKILL, true);
@@ -307,8 +313,6 @@ void TaskService::exited(const std::string& id, const std::string& exec_id, uint
     return;
   }
   finish_exit(*c, *p);
-  auto ignored = runtime_.kill(id, SIGKILL, true);  // leftovers, after Wait is answered
-  (void)ignored;
 }
 
 void TaskService::finish_exit(Container& c, Process& p) {
