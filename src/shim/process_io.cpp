@@ -174,6 +174,10 @@ void ProcessIo::on_drained(std::function<void()> done) {
   watch_fifos();
 }
 
+bool ProcessIo::drained() const {
+  return drained_.empty() && (!paths_.terminal || output_done_) && !fifos_unread();
+}
+
 bool ProcessIo::fifos_unread() const {
   return unread(out_watch_.get()) > 0 || unread(err_watch_.get()) > 0;
 }

@@ -53,6 +53,8 @@ class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
   // the last read. Our
   // FIFO copies are closed then, so the reader sees EOF once the workload's are too.
   void on_drained(std::function<void()> done);
+  // True when on_drained would call at once: nothing unread, no terminal copy running.
+  bool drained() const;
   static constexpr std::chrono::seconds kDrainLimit{5};
 
  private:

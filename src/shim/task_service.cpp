@@ -266,18 +266,26 @@ void TaskService::watch_exit(Container& c, Process& p) {
                              status = 255;
                              ns = now_ns();
                            }
-                           // The container has stopped: what is left of it goes now (as a pid
-                           // namespace's end would take it), so nothing writes on while its
-                           // output drains. The exit is reported once that was read (ProcessIo).
-                           if (exec_id.empty()) {
-                             auto ignored = runtime_.kill(id, SIGKILL, true);
-                             (void)ignored;
-                           }
+                           // The exit is reported once its output has been read (ProcessIo).
+                           // When an init exits, what is left of its container goes too, as
+                           // a pid namespace's end would take it: after the report when
+                           // nothing is left to read (the common case, kept fast), before
+                           // the wait otherwise, so that nothing writes on meanwhile.
                            Container* c = find(id);
                            Process* p = c ? find_process(*c, exec_id) : nullptr;
-                           if (!p || !p->io) return exited(id, exec_id, status, ns);
+                           if (!p || !p->io || p->io->drained()) {
+                             exited(id, exec_id, status, ns);
+                             if (exec_id.empty()) kill_leftovers(id);
+                             return;
+                           }
+                           if (exec_id.empty()) kill_leftovers(id);
                            p->io->on_drained([this, id, exec_id, status, ns] { exited(id, exec_id, status, ns); });
                          });
+}
+
+void TaskService::kill_leftovers(const std::string& id) {
+  auto ignored = runtime_.kill(id, SIGKILL, true);
+  (void)ignored;
 }
 
 bool TaskService::execs_running(const Container& c) const {
@@ -303,13 +311,12 @@ void TaskService::exited(const std::string& id, const std::string& exec_id, uint
     }
     return;
   }
-  // Nothing of a stopped container goes on running (its leftovers were killed when the
-  // exit came in), exec'd processes included. Exec exits come before the container's, so
-  // with execs running the init's exit waits for theirs.
+  // Nothing of a stopped container goes on running (watch_exit kills its leftovers),
+  // exec'd processes included. Exec exits come before the container's, so with execs
+  // running the init's exit waits for theirs.
   if (execs_running(*c)) {
     c->init_exit_held = true;
-    auto ignored = runtime_.kill(id, SIGKILL, true);
-    (void)ignored;
+    kill_leftovers(id);
     return;
   }
   finish_exit(*c, *p);

@@ -85,6 +85,7 @@ class TaskService {
   void exited(const std::string& id, const std::string& exec_id, uint32_t status, int64_t ns);
   void finish_exit(Container& c, Process& p);
   bool execs_running(const Container& c) const;
+  void kill_leftovers(const std::string& id);  // SIGKILL to every process of the container
   void publish_exit(const Container& c, const Process& p);
   void abandon(Process& p);
   void maybe_shut_down();
