@@ -273,13 +273,15 @@ void TaskService::watch_exit(Container& c, Process& p) {
                            // the wait otherwise, so that nothing writes on meanwhile.
                            Container* c = find(id);
                            Process* p = c ? find_process(*c, exec_id) : nullptr;
-                           if (!p || !p->io || p->io->drained()) {
-                             exited(id, exec_id, status, ns);
-                             if (exec_id.empty()) kill_leftovers(id);
-                             return;
-                           }
-                           if (exec_id.empty()) kill_leftovers(id);
-                           p->io->on_drained([this, id, exec_id, status, ns] { exited(id, exec_id, status, ns); });
+                           auto report = [this, id, exec_id, status, ns] { exited(id, exec_id, status, ns); };
+                           bool waits = p && p->io && !p->io->drained();
+                           if (waits && exec_id.empty()) kill_leftovers(id);
+                           // At once when nothing is unread; either way the shim lets go of
+                           // the FIFOs then, so the reader sees EOF (an exec's reader waits
+                           // for it).
+                           if (p && p->io) p->io->on_drained(report);
+                           else report();
+                           if (!waits && exec_id.empty()) kill_leftovers(id);
                          });
 }
 
