@@ -87,6 +87,24 @@ _ctrd_handler_table() {
   sed -n '/^\[plugins\..*\.containerd\.runtimes\.reaper-v2\]/,$p' "$1"
 }
 
+# The runc and crun CRI handlers (both the runc shim, each with a private Root) under the
+# table prefix $1, the same in both config formats.
+_ctrd_runc_handlers() {
+  cat <<EOF
+
+    [$1.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [$1.runtimes.runc.options]
+        Root = "$CTRD_RUNC_ROOT"
+
+    [$1.runtimes.crun]
+      runtime_type = "io.containerd.runc.v2"
+      [$1.runtimes.crun.options]
+        BinaryName = "crun"
+        Root = "$CTRD_CRUN_ROOT"
+EOF
+}
+
 # Config format 2 (containerd 1.6/1.7). Paths contain no characters needing TOML escapes.
 _ctrd_config_2() {
   local cri='plugins."io.containerd.grpc.v1.cri"'
@@ -123,18 +141,8 @@ EOF
   [$cri.containerd]
     default_runtime_name = "runc"
     snapshotter = "overlayfs"
-
-    [$cri.containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [$cri.containerd.runtimes.runc.options]
-        Root = "$CTRD_RUNC_ROOT"
-
-    [$cri.containerd.runtimes.crun]
-      runtime_type = "io.containerd.runc.v2"
-      [$cri.containerd.runtimes.crun.options]
-        BinaryName = "crun"
-        Root = "$CTRD_CRUN_ROOT"
 EOF
+  _ctrd_runc_handlers "$cri.containerd"
   # The reaper-v2 handler: the very table an operator installs (deploy/containerd).
   echo
   _ctrd_handler_table "$_ctrd_top/deploy/containerd/reaper-v2.toml"
@@ -194,18 +202,8 @@ EOF
 
   [$rt.containerd]
     default_runtime_name = "runc"
-
-    [$rt.containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [$rt.containerd.runtimes.runc.options]
-        Root = "$CTRD_RUNC_ROOT"
-
-    [$rt.containerd.runtimes.crun]
-      runtime_type = "io.containerd.runc.v2"
-      [$rt.containerd.runtimes.crun.options]
-        BinaryName = "crun"
-        Root = "$CTRD_CRUN_ROOT"
 EOF
+  _ctrd_runc_handlers "$rt.containerd"
 }
 
 # crun 1.8.1 refuses the OCI spec versions 1.7 (1.2.0) and 2.x (1.2.1) write ("unknown
