@@ -287,7 +287,7 @@ def volumes(c, pods):
         d = os.path.join(base, kind)
         os.makedirs(d)
         if tmpfs:
-            subprocess_run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d])
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", d], check=True)
         for name, content in files.items():
             with open(os.path.join(d, name), "w") as f:
                 f.write(content)
@@ -339,14 +339,10 @@ def volumes(c, pods):
         pods.remove_all()
         pods.ids.clear()
         for kind in ("secret", "token"):
-            subprocess_run(["umount", vols[kind]], check=False)
+            subprocess.run(["umount", vols[kind]], check=False)
         for d in reversed(made):
             if os.path.isdir(d) and not os.listdir(d):
                 os.rmdir(d)
-
-
-def subprocess_run(argv, check=True):
-    return subprocess.run(argv, check=check)
 
 
 def stats(c, pods):

@@ -105,17 +105,14 @@ _ctrd_runc_handlers() {
 EOF
 }
 
-# Config format 2 (containerd 1.6/1.7). Paths contain no characters needing TOML escapes.
-_ctrd_config_2() {
-  local cri='plugins."io.containerd.grpc.v1.cri"'
-  local disabled='"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"'
-  ((CTRD_CRI)) || disabled+=', "io.containerd.grpc.v1.cri"'
+# The top of every config after its version (and imports): private root, state, socket
+# and opt dir; $1 is the disabled_plugins list.
+_ctrd_config_common() {
   cat <<EOF
-version = 2
 root = "$CTRD_ROOT"
 state = "$CTRD_STATE"
 oom_score = 0
-disabled_plugins = [$disabled]
+disabled_plugins = [$1]
 
 [grpc]
   address = "$CTRD_SOCK"
@@ -123,6 +120,15 @@ disabled_plugins = [$disabled]
 [plugins."io.containerd.internal.v1.opt"]
   path = "$CTRD_DIR/opt"
 EOF
+}
+
+# Config format 2 (containerd 1.6/1.7). Paths contain no characters needing TOML escapes.
+_ctrd_config_2() {
+  local cri='plugins."io.containerd.grpc.v1.cri"'
+  local disabled='"io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"'
+  ((CTRD_CRI)) || disabled+=', "io.containerd.grpc.v1.cri"'
+  echo "version = 2"
+  _ctrd_config_common "$disabled"
   ((CTRD_CRI)) || return 0
   cat <<EOF
 
@@ -161,19 +167,9 @@ _ctrd_config_3() {
   else
     disabled+=', "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"'
   fi
+  printf 'version = 3\n%s\n' "$imports"
+  _ctrd_config_common "$disabled"
   cat <<EOF
-version = 3
-$imports
-root = "$CTRD_ROOT"
-state = "$CTRD_STATE"
-oom_score = 0
-disabled_plugins = [$disabled]
-
-[grpc]
-  address = "$CTRD_SOCK"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$CTRD_DIR/opt"
 
 # NRI's socket (/var/run/nri/nri.sock) would be shared with every containerd on the machine.
 [plugins."io.containerd.nri.v1.nri"]
