@@ -37,11 +37,11 @@ bool has_console(const ProcessIo& io) { return !io.console_socket.empty() || io.
 Result<UniqueFd> open_init(const StateStore& store, const std::string& id) {
   Observed o = TRY(store.observe(id));
   int pidfd = o.state.pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0)) : -1;
-  if (pidfd < 0) return failf("container {:?} is not running", id);
+  if (pidfd < 0) return failf(ErrorKind::kNotFound, "container {:?} is not running", id);
   UniqueFd fd(pidfd);
   Observed again = TRY(store.observe(id));
   if (again.state.exit_status || again.status != Status::kRunning)
-    return failf("container {:?} is not running", id);
+    return failf(ErrorKind::kNotFound, "container {:?} is not running", id);
   return fd;
 }
 
@@ -53,7 +53,7 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   oci::Spec spec = opts.spec ? *opts.spec
                              : TRY_CTX(oci::load_bundle_spec(opts.bundle), "bundle " + opts.bundle);
   if (spec.process.terminal && !has_console(opts.io))
-    return fail("process.terminal is set: --console-socket is required");
+    return fail(ErrorKind::kInvalidArgument, "process.terminal is set: --console-socket is required");
   // A pod sandbox is known by the CRI's annotation only, never by its command: it runs
   // reaper's own do-nothing personality, a real pid for the pod's lifetime, and needs
   // no overlay.
@@ -83,19 +83,16 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   apply_io(ms, opts.io);
   ms.gated = true;
   auto launched = launch_monitor(ms);
-  if (launched) {
-    if (auto written = write_pid_file(opts.pid_file, launched->pid); !written) {
-      ::kill(launched->pid, SIGKILL);
-      launched = std::unexpected(written.error());
-    }
-  }
-  if (!launched) {
+  Result<void> recorded = launched ? write_pid_file(opts.pid_file, launched->pid)
+                                   : Result<void>(std::unexpected(launched.error()));
+  if (!recorded) {
+    if (launched) ::kill(launched->pid, SIGKILL);
     // Nothing half-made stays behind: wait for the monitor, then drop the directory.
     auto ignored = wait_monitor_gone(dir);
     (void)ignored;
     auto removed = files::remove_tree(dir);
     (void)removed;
-    return std::unexpected(launched.error());
+    return std::unexpected(recorded.error());
   }
   return launched;
 }
@@ -103,7 +100,7 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
 Result<void> Containers::start(const std::string& id) {
   Observed o = TRY(store_.observe(id));
   if (o.status != Status::kCreated)
-    return failf("container {:?} is {}, not created", id, status_name(o.status));
+    return failf(ErrorKind::kFailedPrecondition, "container {:?} is {}, not created", id, status_name(o.status));
   return request_start(store_.dir(id));
 }
 
@@ -131,16 +128,16 @@ std::vector<pid_t> Containers::live_monitors(const std::string& id) const {
 Result<void> Containers::signal_recorded(const std::string& dir, const std::string& what,
                                          int sig) const {
   Observed o = TRY(store_.observe_dir(dir));
-  if (o.status == Status::kStopped) return failf("{} is not running", what);
+  if (o.status == Status::kStopped) return failf(ErrorKind::kNotFound, "{} is not running", what);
   // The monitor records the exit before it reaps, so a pidfd opened while the state
   // shows no exit refers to our process, never to one that reused its pid.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0));
-  if (pidfd < 0) return failf("{} is not running", what);
+  if (pidfd < 0) return failf(ErrorKind::kNotFound, "{} is not running", what);
   UniqueFd guard(pidfd);
   Observed again = TRY(store_.observe_dir(dir));
-  if (again.state.exit_status) return failf("{} is not running", what);
+  if (again.state.exit_status) return failf(ErrorKind::kNotFound, "{} is not running", what);
   if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0) {
-    if (errno == ESRCH) return failf("{} is not running", what);
+    if (errno == ESRCH) return failf(ErrorKind::kNotFound, "{} is not running", what);
     return sys_error("signal " + what);
   }
   return {};
@@ -164,12 +161,12 @@ Result<void> Containers::remove(const std::string& id, bool force) {
   TRY(validate_id(id));
   if (!store_.has(id)) {
     if (force) return {};
-    return failf("container {:?} does not exist", id);
+    return failf(ErrorKind::kNotFound, "container {:?} does not exist", id);
   }
   std::string dir = store_.dir(id);
   auto o = store_.observe(id);
   if (o && o->status == Status::kRunning && !force)
-    return failf("container {:?} is running: stop it first or use --force", id);
+    return failf(ErrorKind::kFailedPrecondition, "container {:?} is running: stop it first or use --force", id);
   // Whatever is left of the tree (a held workload, a running one with --force,
   // daemons that outlived a stopped workload) goes, then its monitors end by themselves.
   signal_descendants(live_monitors(id), SIGKILL);
@@ -181,17 +178,17 @@ Result<void> Containers::remove(const std::string& id, bool force) {
 Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
   Observed o = TRY(store_.observe(opts.id));
   if (o.status != Status::kRunning)
-    return failf("container {:?} is {}: exec needs a running container", opts.id,
+    return failf(ErrorKind::kFailedPrecondition, "container {:?} is {}: exec needs a running container", opts.id,
                  status_name(o.status));
   if (opts.process.terminal && !has_console(opts.io))
-    return fail("a terminal exec needs --console-socket");
+    return fail(ErrorKind::kInvalidArgument, "a terminal exec needs --console-socket");
   const std::string& exec_id = opts.exec_id;
   TRY(validate_id(exec_id, "exec id"));
   std::string base = store_.dir(opts.id) + "/execs";
   if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST) return sys_error("mkdir " + base);
   std::string dir = store_.exec_dir(opts.id, exec_id);
   if (::mkdir(dir.c_str(), 0700) != 0) {
-    if (errno == EEXIST) return failf("exec id {:?} already exists", exec_id);
+    if (errno == EEXIST) return failf(ErrorKind::kAlreadyExists, "exec id {:?} already exists", exec_id);
     return sys_error("mkdir " + dir);
   }
 

@@ -16,6 +16,7 @@
 
 #include "core/control_socket.hpp"
 #include "core/files.hpp"
+#include "core/line_protocol.hpp"
 #include "core/pty.hpp"
 #include "core/spawn.hpp"
 
@@ -55,10 +56,10 @@ class Monitor {
   [[noreturn]] void run() {
     auto ready = set_up();
     if (!ready) {
-      report("error " + ready.error().describe());
+      report(line::format(line::Failure{ready.error().describe()}));
       ::_exit(1);
     }
-    report(fmt::format("ok {}", child_.pid));
+    report(line::format(line::Launched{child_.pid}));
     if (!spec_.notify_exit) {
       ::close(report_fd_);
       report_fd_ = -1;
@@ -143,8 +144,8 @@ class Monitor {
     return saved;
   }
 
-  void report(const std::string& line) {
-    auto ignored = write_all(report_fd_, line + "\n");
+  void report(const std::string& message) {
+    auto ignored = write_all(report_fd_, message);
     (void)ignored;
   }
 
@@ -171,15 +172,15 @@ class Monitor {
     if (::getsockopt(conn.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
         cred.uid != ::geteuid())
       return false;
-    auto line = read_line(conn.get());
-    if (!line || *line != "start") {
-      auto ignored = write_all(conn.get(), "error unknown request\n");
+    auto request = read_line(conn.get());
+    if (!request || !line::parse_start(*request)) {
+      auto ignored = write_all(conn.get(), line::format(line::Failure{"unknown request"}));
       (void)ignored;
       return false;
     }
     close_control();  // a second `start` must find nothing to talk to
     auto exec = release(child_);
-    std::string answer = "ok\n";
+    std::string answer = line::format(line::Ok{});
     if (exec) {
       state_.started_ns = now_ns();
       auto ignored = save_state(spec_.dir, state_);
@@ -187,7 +188,7 @@ class Monitor {
     } else {
       state_.error = exec.error().message;
       wait_workload_exit();  // it exits at once; `start` reports a stopped container
-      answer = "error " + exec.error().message + "\n";
+      answer = line::format(line::Failure{exec.error().message});
     }
     auto ignored = write_all(conn.get(), answer);
     (void)ignored;
@@ -210,7 +211,7 @@ class Monitor {
     running_lock_.reset();  // wakes foreground `exec` and `run` waiting for the exit
     recorded_ = true;
     if (report_fd_ >= 0) {
-      report(fmt::format("exit {} {}", *state_.exit_status, *state_.exited_ns));
+      report(line::format(line::Exited{static_cast<uint32_t>(*state_.exit_status), *state_.exited_ns}));
       ::close(report_fd_);
       report_fd_ = -1;
     }
@@ -259,29 +260,29 @@ Result<Launched> launch_monitor(const MonitorSpec& spec) {
   }
   report_write.reset();
   // One line, not EOF: the gated workload holds a copy of the pipe until it execs.
-  auto line = read_line(report_read.get());
-  if (!line) {
+  auto report_line = read_line(report_read.get());
+  if (!report_line) {
     ::waitpid(pid, nullptr, 0);
     return fail("the monitor died while setting up the workload");
   }
-  if (line->starts_with("ok ")) {
+  if (auto ok = line::parse_launched(*report_line)) {
     Launched l;
-    l.pid = static_cast<pid_t>(std::stol(line->substr(3)));
+    l.pid = ok->pid;
     if (spec.notify_exit) l.notify = std::move(report_read);
     return l;
   }
   ::waitpid(pid, nullptr, 0);
-  return fail(line->starts_with("error ") ? line->substr(6) : *line);
+  return std::unexpected(line::unexpected(*report_line, "the monitor"));
 }
 
 Result<void> request_start(const std::string& dir) {
   auto conn = connect_control(dir);
-  if (!conn) return fail("container is not in the created state");
-  TRY(write_all(conn->get(), "start\n"));
+  if (!conn) return fail(ErrorKind::kFailedPrecondition, "container is not in the created state");
+  TRY(write_all(conn->get(), line::format(line::Start{})));
   auto answer = read_line(conn->get());
-  if (!answer) return fail("container is not in the created state");
-  if (*answer == "ok") return {};
-  return fail(answer->starts_with("error ") ? answer->substr(6) : *answer);
+  if (!answer) return fail(ErrorKind::kFailedPrecondition, "container is not in the created state");
+  if (line::parse_ok(*answer)) return {};
+  return std::unexpected(line::unexpected(*answer, "the monitor"));
 }
 
 Result<void> wait_exit_recorded(const std::string& dir) {

@@ -18,6 +18,7 @@
 
 #include "core/control_socket.hpp"
 #include "core/files.hpp"
+#include "core/line_protocol.hpp"
 #include "core/mountinfo.hpp"
 #include "core/process_tree.hpp"
 
@@ -51,12 +52,17 @@ Result<UniqueFd> lock_group_dir(const std::string& dir, bool create) {
 std::optional<pid_t> holding_helper(const std::string& dir) {
   auto text = files::read(dir + "/helper");
   if (!text) return std::nullopt;
-  long pid = 0;
-  unsigned long long ticks = 0;
-  if (std::sscanf(text->c_str(), "%ld %llu", &pid, &ticks) != 2 || pid <= 0) return std::nullopt;
-  auto info = read_proc(static_cast<pid_t>(pid));
-  if (!info || info->start_ticks != ticks) return std::nullopt;
-  return static_cast<pid_t>(pid);
+  // "PID TICKS\n"
+  std::string_view record(*text);
+  if (record.ends_with('\n')) record.remove_suffix(1);
+  auto space = record.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  auto pid = line::parse_pid(record.substr(0, space));
+  auto ticks = line::parse_int(record.substr(space + 1));
+  if (!pid || !ticks) return std::nullopt;
+  auto info = read_proc(*pid);
+  if (!info || static_cast<int64_t>(info->start_ticks) != *ticks) return std::nullopt;
+  return *pid;
 }
 
 // The group's namespace if <dir>/mnt really is one (nsfs, a mount namespace); after a
@@ -139,12 +145,12 @@ Result<void> make_namespace(const std::string& dir) {
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
   };
-  auto line = read_line_timeout(report_r.get(), kHelperTimeoutMs);
-  if (!line || *line != "ready") {
+  auto report_line = read_line_timeout(report_r.get(), kHelperTimeoutMs);
+  if (!report_line || !line::parse_ready(*report_line)) {
     ::kill(pid, SIGKILL);
     reap();
-    if (!line) return std::unexpected(line.error());
-    return fail(line->starts_with("error ") ? line->substr(6) : *line);
+    if (!report_line) return std::unexpected(report_line.error());
+    return std::unexpected(line::unexpected(*report_line, "the overlay helper"));
   }
   std::string helper_ns = fmt::format("/proc/{}/ns/mnt", pid);
   int rc = ::mount(helper_ns.c_str(), ns_file.c_str(), nullptr, MS_BIND, nullptr);
@@ -152,12 +158,13 @@ Result<void> make_namespace(const std::string& dir) {
   if (rc != 0 && (err == EINVAL || err == ELOOP)) {
     // Some kernels refuse the bind (nested namespaces, namespace ids out of order): the
     // helper then stays, holding the namespace itself, and the group records who it is.
-    TRY(write_all(hold_w.get(), "hold\n"));
-    auto held = read_line_timeout(report_r.get(), kHelperTimeoutMs);
+    TRY(write_all(hold_w.get(), line::format(line::Hold{})));
+    auto held_line = read_line_timeout(report_r.get(), kHelperTimeoutMs);
     hold_w.reset();
     reap();
-    if (!held || !held->starts_with("held ")) return fail("the overlay helper could not stay to hold the namespace");
-    pid_t anchor = static_cast<pid_t>(std::stol(held->substr(5)));
+    auto held = held_line ? line::parse_held(*held_line) : std::nullopt;
+    if (!held) return fail("the overlay helper could not stay to hold the namespace");
+    pid_t anchor = held->pid;
     auto info = TRY(read_proc(anchor));
     return files::write_atomic(dir + "/helper", fmt::format("{} {}\n", anchor, info.start_ticks), 0600);
   }

@@ -108,7 +108,7 @@ Result<void> StateStore::create_dir(const std::string& id) const {
   TRY(files::make_dirs(root_, 0700));
   std::string d = dir(id);
   if (::mkdir(d.c_str(), 0700) != 0) {
-    if (errno == EEXIST) return failf("container {:?} already exists", id);
+    if (errno == EEXIST) return failf(ErrorKind::kAlreadyExists, "container {:?} already exists", id);
     return sys_error("mkdir " + d);
   }
   return {};
@@ -155,7 +155,7 @@ Result<Observed> StateStore::observe_dir(const std::string& d) const {
 
 Result<Observed> StateStore::observe(const std::string& id) const {
   TRY(validate_id(id));
-  if (!has(id)) return failf("container {:?} does not exist", id);
+  if (!has(id)) return failf(ErrorKind::kNotFound, "container {:?} does not exist", id);
   return observe_dir(dir(id));
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/line_protocol.hpp"
 #include "core/node_config.hpp"
 #include "core/overlay_namespace.hpp"
 #include "core/state_store.hpp"
@@ -21,9 +22,8 @@ namespace {
 
 constexpr int kReportFd = 3, kHoldFd = 4;
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t ignored = ::write(kReportFd, l.data(), l.size());
+void say(const std::string& message) {
+  ssize_t ignored = ::write(kReportFd, message.data(), message.size());
   (void)ignored;
 }
 
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   std::string dir = argv[2];
   auto config = load_node_config();
   if (!config) {
-    say("error " + config.error().describe());
+    say(line::format(line::Failure{config.error().describe()}));
     return 1;
   }
   // Opened before pivot_root: the group directory may not be visible afterwards.
@@ -59,24 +59,24 @@ int main(int argc, char** argv) {
     ::close(log_fd);
   }
   if (!built) {
-    say("error " + built.error().describe());
+    say(line::format(line::Failure{built.error().describe()}));
     return 1;
   }
-  say("ready");
+  say(line::format(line::Ready{}));
   // EOF: the caller bound the namespace, nothing to hold. "hold": it could not, so a
   // child of ours stays in its own session holding the namespace until it is killed
   // (reaper overlay rm), and the caller reaps us.
   std::string request;
   char c;
   while (::read(kHoldFd, &c, 1) == 1 && c != '\n') request += c;
-  if (request != "hold") return 0;
+  if (!line::parse_hold(request)) return 0;
   pid_t anchor = ::fork();
   if (anchor < 0) {
-    say("error fork: " + std::string(std::strerror(errno)));
+    say(line::format(line::Failure{"fork: " + std::string(std::strerror(errno))}));
     return 1;
   }
   if (anchor > 0) {
-    say(fmt::format("held {}", anchor));
+    say(line::format(line::Held{anchor}));
     return 0;
   }
   // Re-executed with nothing of its caller's: no fds, no environment. It belongs to the

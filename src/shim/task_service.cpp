@@ -4,17 +4,18 @@
 
 #include <boost/asio/read_until.hpp>
 #include <csignal>
-#include <cstdio>
 
 #include "cgroups_v1_metrics.pb.h"
 #include "core/files.hpp"
 #include "core/ids.hpp"
+#include "core/line_protocol.hpp"
 #include "core/log.hpp"
 #include "core/process_tree.hpp"
 #include "core/signals.hpp"
 #include "events.pb.h"
 #include "shim.pb.h"
 #include "shim/proto_util.hpp"
+#include "shim/rpc_error.hpp"
 #include "shim/stats.hpp"
 #include "version.hpp"
 
@@ -32,8 +33,10 @@ using RpcStatus = ttrpc::Status;  // reaper::Status is a container's state
 constexpr const char* kTaskService = "containerd.task.v2.Task";
 constexpr const char* kTaskServiceV3 = "containerd.task.v3.Task";
 
-void reply_error(Reply& reply, Code code, std::string message) {
-  reply(RpcStatus{code, std::move(message)}, "");
+// Every failure of a handler goes through rpc_status: the code follows the kind.
+void reply_error(Reply& reply, const Error& e) { reply(rpc_status(e), ""); }
+void reply_error(Reply& reply, ErrorKind kind, std::string message) {
+  reply_error(reply, Error{0, std::move(message), kind});
 }
 template <class M>
 void reply_ok(Reply& reply, const M& message) {
@@ -44,7 +47,8 @@ void reply_empty(Reply& reply) { reply(RpcStatus::ok(), ""); }
 template <class M>
 bool parse(const std::string& payload, M& message, Reply& reply) {
   if (message.ParseFromString(payload)) return true;
-  reply_error(reply, Code::Internal, "ttrpc: error unmarshalling payload");
+  // A decoding failure of the transport, not of the request's meaning: ttrpc's own code.
+  reply(RpcStatus{Code::Internal, "ttrpc: error unmarshalling payload"}, "");
   return false;
 }
 
@@ -65,7 +69,7 @@ TaskService::TaskService(asio::io_context& io, const Options& opts, Publisher& p
 
 void TaskService::handle(ttrpc::Call&& call, Reply reply) {
   if (call.service != kTaskService && call.service != kTaskServiceV3)
-    return reply_error(reply, Code::Unimplemented, "service " + call.service);
+    return reply_error(reply, ErrorKind::kUnimplemented, "service " + call.service);
   static const std::map<std::string, Handler, std::less<>> methods = {
       {"State", &TaskService::state},         {"Create", &TaskService::create},
       {"Start", &TaskService::start},         {"Delete", &TaskService::remove},
@@ -78,7 +82,7 @@ void TaskService::handle(ttrpc::Call&& call, Reply reply) {
       {"Shutdown", &TaskService::shutdown},
   };
   auto it = methods.find(call.method);
-  if (it == methods.end()) return reply_error(reply, Code::Unimplemented, "method " + call.method);
+  if (it == methods.end()) return reply_error(reply, ErrorKind::kUnimplemented, "method " + call.method);
   log::debug("{} {}", call.method, call.payload.size());
   (this->*(it->second))(call.payload, reply);
 }
@@ -96,14 +100,14 @@ TaskService::Process* TaskService::find_process(Container& c, const std::string&
 
 TaskService::Container* TaskService::find_or_reply(const std::string& id, Reply& reply) {
   Container* c = find(id);
-  if (!c) reply_error(reply, Code::NotFound, "container not created: not found");
+  if (!c) reply_error(reply, ErrorKind::kNotFound, "container not created");
   return c;
 }
 
 TaskService::Process* TaskService::find_process_or_reply(Container& c, const std::string& exec_id,
                                                          Reply& reply) {
   Process* p = find_process(c, exec_id);
-  if (!p) reply_error(reply, Code::NotFound, "process does not exist " + exec_id + ": not found");
+  if (!p) reply_error(reply, ErrorKind::kNotFound, "process does not exist " + exec_id);
   return p;
 }
 
@@ -121,17 +125,17 @@ void TaskService::answer_waiters(Process& p) {
 void TaskService::create(const std::string& payload, Reply& reply) {
   task::CreateTaskRequest req;
   if (!parse(payload, req, reply)) return;
-  if (auto ok = validate_id(req.id()); !ok) return reply_error(reply, Code::InvalidArgument, ok.error().message);
-  if (find(req.id())) return reply_error(reply, Code::AlreadyExists, "id " + req.id() + ": already exists");
+  if (auto ok = validate_id(req.id()); !ok) return reply_error(reply, ok.error());
+  if (find(req.id())) return reply_error(reply, ErrorKind::kAlreadyExists, "id " + req.id());
   if (!req.checkpoint().empty() || !req.parent_checkpoint().empty())
-    return reply_error(reply, Code::Unimplemented, "checkpoint restore: reaper has no CRIU support");
+    return reply_error(reply, ErrorKind::kUnimplemented, "checkpoint restore: reaper has no CRIU support");
   auto spec = oci::load_bundle_spec(req.bundle());
-  if (!spec) return reply_error(reply, Code::InvalidArgument, "bundle " + req.bundle() + ": " + spec.error().describe());
+  if (!spec) return reply_error(reply, Error{spec.error().code, "bundle " + req.bundle() + ": " + spec.error().message, ErrorKind::kInvalidArgument});
   spec->process.terminal = req.terminal();
 
   IoPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
   auto pio = ProcessIo::open(io_, paths);
-  if (!pio) return reply_error(reply, Code::Unknown, "open IO: " + pio.error().describe());
+  if (!pio) return reply_error(reply, pio.error().wrap("open IO"));
 
   // A record left by a shim that died (same id, nothing alive) must not block a new task.
   if (auto old = runtime_.state(req.id()); old && !old->monitor_alive) {
@@ -148,7 +152,7 @@ void TaskService::create(const std::string& payload, Reply& reply) {
   auto launched = runtime_.create(co);
   if (!launched) {
     (*pio)->close();
-    return reply_error(reply, Code::Unknown, "OCI runtime create failed: " + launched.error().describe());
+    return reply_error(reply, launched.error().wrap("OCI runtime create failed"));
   }
   if (auto ok = (*pio)->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
 
@@ -193,13 +197,13 @@ void TaskService::start(const std::string& payload, Reply& reply) {
 
   if (req.exec_id().empty()) {
     if (p->phase != Phase::kCreated)
-      return reply_error(reply, Code::FailedPrecondition, "container " + req.id() + " is not in the created state");
+      return reply_error(reply, ErrorKind::kFailedPrecondition, "container " + req.id() + " is not in the created state");
     // Returns once the workload has exec'd; its exit notification cannot be handled
     // before this handler returns, so TaskStart always precedes TaskExit.
     if (auto o = runtime_.state(req.id()); !o || o->status != reaper::Status::kCreated)
-      return reply_error(reply, Code::FailedPrecondition, "container " + req.id() + " is not in the created state");
+      return reply_error(reply, ErrorKind::kFailedPrecondition, "container " + req.id() + " is not in the created state");
     auto started = runtime_.start(req.id());
-    if (!started) return reply_error(reply, Code::Unknown, "OCI runtime start failed: " + started.error().message);
+    if (!started) return reply_error(reply, started.error().wrap("OCI runtime start failed"));
     p->phase = Phase::kRunning;
     events::TaskStart ev;
     ev.set_container_id(c->id);
@@ -210,12 +214,12 @@ void TaskService::start(const std::string& payload, Reply& reply) {
   }
 
   if (p->phase != Phase::kRegistered)
-    return reply_error(reply, Code::FailedPrecondition, "process " + req.exec_id() + " already started");
+    return reply_error(reply, ErrorKind::kFailedPrecondition, "process " + req.exec_id() + " already started");
   auto on_disk = runtime_.state(c->id);
   if (c->init.phase != Phase::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
-    return reply_error(reply, Code::FailedPrecondition, "container " + c->id + " init process is not running");
+    return reply_error(reply, ErrorKind::kFailedPrecondition, "container " + c->id + " init process is not running");
   auto pio = ProcessIo::open(io_, p->paths);
-  if (!pio) return reply_error(reply, Code::Unknown, "open IO: " + pio.error().describe());
+  if (!pio) return reply_error(reply, pio.error().wrap("open IO"));
   ExecOptions eo;
   eo.id = c->id;
   eo.exec_id = req.exec_id();
@@ -231,7 +235,7 @@ void TaskService::start(const std::string& payload, Reply& reply) {
     p->exit_status = 255;
     p->exited_ns = now_ns();
     answer_waiters(*p);
-    return reply_error(reply, Code::Unknown, "OCI runtime exec failed: " + launched.error().message);
+    return reply_error(reply, launched.error().wrap("OCI runtime exec failed"));
   }
   if (auto ok = (*pio)->started(); !ok) log::error("{}: console: {}", req.exec_id(), ok.error().describe());
   p->io = *pio;
@@ -258,14 +262,12 @@ void TaskService::watch_exit(Container& c, Process& p) {
   asio::async_read_until(*p.notify, *buf, '\n',
                          [this, id, exec_id, buf](boost::system::error_code ec, size_t) {
                            if (ec == asio::error::operation_aborted) return;
-                           uint32_t status = 255;
-                           long long ns = now_ns();
-                           std::string line(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
+                           std::string text(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
+                           if (!text.empty() && text.back() == '\n') text.pop_back();
                            // A monitor that died without a word leaves the status unknown: 255.
-                           if (ec || std::sscanf(line.c_str(), "exit %u %lld", &status, &ns) != 2) {
-                             status = 255;
-                             ns = now_ns();
-                           }
+                           auto exit = ec ? std::nullopt : line::parse_exited(text);
+                           uint32_t status = exit ? exit->status : 255;
+                           int64_t ns = exit ? exit->ns : now_ns();
                            // The exit is reported once its output has been read (ProcessIo).
                            // When an init exits, what is left of its container goes too, as
                            // a pid namespace's end would take it: after the report when
@@ -438,18 +440,18 @@ void TaskService::kill(const std::string& payload, Reply& reply) {
   Process* p = find_process_or_reply(*c, req.exec_id(), reply);
   if (!p) return;
   int sig = static_cast<int>(req.signal());
-  if (sig < 1 || sig > SIGRTMAX) return reply_error(reply, Code::InvalidArgument, fmt::format("invalid signal {}", sig));
-  if (p->phase == Phase::kRegistered) return reply_error(reply, Code::FailedPrecondition, "process not created");
+  if (sig < 1 || sig > SIGRTMAX) return reply_error(reply, ErrorKind::kInvalidArgument, fmt::format("invalid signal {}", sig));
+  if (p->phase == Phase::kRegistered) return reply_error(reply, ErrorKind::kFailedPrecondition, "process not created");
   if (req.all() && req.exec_id().empty()) {
     auto ignored = runtime_.kill(c->id, sig, true);  // everything of the container, execs included
     (void)ignored;
-    if (p->phase == Phase::kStopped) return reply_error(reply, Code::NotFound, "process already finished: not found");
+    if (p->phase == Phase::kStopped) return reply_error(reply, ErrorKind::kNotFound, "process already finished");
     return reply_empty(reply);
   }
-  if (p->phase == Phase::kStopped) return reply_error(reply, Code::NotFound, "process already finished: not found");
+  if (p->phase == Phase::kStopped) return reply_error(reply, ErrorKind::kNotFound, "process already finished");
   auto sent = req.exec_id().empty() ? runtime_.kill(c->id, sig, false)
                                     : runtime_.kill_exec(c->id, req.exec_id(), sig);
-  if (!sent) return reply_error(reply, Code::NotFound, "process already finished: not found");
+  if (!sent) return reply_error(reply, sent.error());
   reply_empty(reply);
 }
 
@@ -458,7 +460,7 @@ void TaskService::pause(const std::string& payload, Reply& reply) {
   if (!parse(payload, req, reply)) return;
   Container* c = find_or_reply(req.id(), reply);
   if (!c) return;
-  if (c->init.phase != Phase::kRunning) return reply_error(reply, Code::FailedPrecondition, "container is not running");
+  if (c->init.phase != Phase::kRunning) return reply_error(reply, ErrorKind::kFailedPrecondition, "container is not running");
   // No cgroup freezer without cgroups: every process of the container is stopped instead.
   auto ignored = runtime_.kill(c->id, SIGSTOP, true);
   (void)ignored;
@@ -474,7 +476,7 @@ void TaskService::resume(const std::string& payload, Reply& reply) {
   if (!parse(payload, req, reply)) return;
   Container* c = find_or_reply(req.id(), reply);
   if (!c) return;
-  if (c->init.phase != Phase::kPaused) return reply_error(reply, Code::FailedPrecondition, "container is not paused");
+  if (c->init.phase != Phase::kPaused) return reply_error(reply, ErrorKind::kFailedPrecondition, "container is not paused");
   auto ignored = runtime_.kill(c->id, SIGCONT, true);
   (void)ignored;
   c->init.phase = Phase::kRunning;
@@ -487,7 +489,7 @@ void TaskService::resume(const std::string& payload, Reply& reply) {
 void TaskService::checkpoint(const std::string& payload, Reply& reply) {
   task::CheckpointTaskRequest req;
   if (!parse(payload, req, reply)) return;
-  reply_error(reply, Code::Unimplemented, "checkpoint: reaper has no CRIU support (host processes are not isolated)");
+  reply_error(reply, ErrorKind::kUnimplemented, "checkpoint: reaper has no CRIU support (host processes are not isolated)");
 }
 
 void TaskService::update(const std::string& payload, Reply& reply) {
@@ -495,7 +497,7 @@ void TaskService::update(const std::string& payload, Reply& reply) {
   if (!parse(payload, req, reply)) return;
   Container* c = find_or_reply(req.id(), reply);
   if (!c) return;
-  if (c->init.phase == Phase::kStopped) return reply_error(reply, Code::FailedPrecondition, "container is stopped");
+  if (c->init.phase == Phase::kStopped) return reply_error(reply, ErrorKind::kFailedPrecondition, "container is stopped");
   // Resource limits need cgroups, which reaper does not use: accepted and not enforced,
   // so that kubelet's resource updates do not fail.
   log::info("{}: resource update accepted, not enforced (no cgroups)", c->id);
@@ -508,13 +510,13 @@ void TaskService::exec(const std::string& payload, Reply& reply) {
   Container* c = find_or_reply(req.id(), reply);
   if (!c) return;
   if (auto ok = validate_id(req.exec_id(), "exec id"); !ok)
-    return reply_error(reply, Code::InvalidArgument, ok.error().message);
+    return reply_error(reply, ok.error());
   if (c->execs.count(req.exec_id()))
-    return reply_error(reply, Code::AlreadyExists, "id " + req.exec_id() + ": already exists");
+    return reply_error(reply, ErrorKind::kAlreadyExists, "id " + req.exec_id());
   if (c->init.phase != Phase::kRunning)
-    return reply_error(reply, Code::FailedPrecondition, "container " + c->id + " is not running");
+    return reply_error(reply, ErrorKind::kFailedPrecondition, "container " + c->id + " is not running");
   auto spec = oci::parse_process(req.spec().value());
-  if (!spec) return reply_error(reply, Code::InvalidArgument, "exec spec: " + spec.error().message);
+  if (!spec) return reply_error(reply, ErrorKind::kInvalidArgument, "exec spec: " + spec.error().message);
   spec->terminal = req.terminal();
   auto p = std::make_unique<Process>();
   p->exec_id = req.exec_id();
@@ -537,7 +539,7 @@ void TaskService::resize_pty(const std::string& payload, Reply& reply) {
   if (!p) return;
   if (p->io)
     if (auto ok = p->io->resize(req.height(), req.width()); !ok)
-      return reply_error(reply, Code::Unknown, ok.error().describe());
+      return reply_error(reply, ok.error());
   reply_empty(reply);
 }
 
@@ -561,7 +563,7 @@ void TaskService::remove(const std::string& payload, Reply& reply) {
   if (!p) return;
   if (p->phase == Phase::kRunning || p->phase == Phase::kPaused ||
       (req.exec_id().empty() && c->init_exit_held))
-    return reply_error(reply, Code::FailedPrecondition, "cannot delete a running process");
+    return reply_error(reply, ErrorKind::kFailedPrecondition, "cannot delete a running process");
 
   task::DeleteResponse resp;
   resp.set_pid(static_cast<uint32_t>(p->pid));

@@ -110,7 +110,7 @@ TEST_CASE("unary call round trip", "[ttrpc][server]") {
   std::optional<Result<std::string>> out;
   client.call("test.Echo", "Echo", "hi", {{"containerd-namespace-ttrpc", "ns"}, {"k", "v"}},
               5'000'000'000, [&](Result<std::string> r) { out = std::move(r); });
-  CHECK_FALSE(out);  // never completed from inside call()
+  CHECK_FALSE(out.has_value());  // never completed from inside call()
   REQUIRE(pump_until(f.io, [&] { return out.has_value(); }));
   REQUIRE(*out);
   CHECK(**out == "Echo:hi");
@@ -144,7 +144,7 @@ TEST_CASE("a deferred reply does not block later requests", "[ttrpc][server]") {
     start_result = std::move(r);
   });
   REQUIRE(pump_until(f.io, [&] { return start_result.has_value(); }));
-  CHECK_FALSE(wait_result);
+  CHECK_FALSE(wait_result.has_value());
   CHECK(**start_result == "Start:s");
   REQUIRE(f.svc.deferred.count("Wait"));
   CHECK(client.pending() == 1);
