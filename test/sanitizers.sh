@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds reaper with AddressSanitizer and UndefinedBehaviorSanitizer (dynamically linked:
+# Builds reaper with AddressSanitizer and UndefinedBehaviorSanitizer, with symbols (dynamically linked:
 # the sanitizer runtimes are not static) and runs the whole suite against that build.
 #   test/sanitizers.sh [FILTER]
 set -uo pipefail
@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SANITIZER_BUILD:-$top/build-sanitizers}
 bash "$top/deploy/build.sh" >/dev/null || exit 1
 if [[ ! -f "$build/build.ninja" ]]; then
-  meson setup "$build" "$top" -Db_sanitize=address,undefined -Dstatic=false -Doptimization=1 >/dev/null || exit 1
+  meson setup "$build" "$top" -Db_sanitize=address,undefined -Dstatic=false -Doptimization=1 -Ddebug=true >/dev/null || exit 1
 fi
 ninja -C "$build" >/dev/null || exit 1
 ln -sf reaper "$build/containerd-shim-reaper-v2"

@@ -1,12 +1,5 @@
-// libFuzzer harness for the frame decoder and the Request envelope parser (the
-// server's whole untrusted-input path before the handler). Not built by
-// default; with clang (no core/error.hpp needed here):
-//
-//   B=builddir   # any configured build dir, for the generated protos
-//   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined \
-//     -I src -I $B/protos test/unit/ttrpc/fuzz_frame.cpp src/ttrpc/frame.cpp \
-//     $B/protos/ttrpc.pb.cc $B/protos/rpc_status.pb.cc $B/protos/any.pb.cc \
-//     -lprotobuf-lite -o fuzz_frame && ./fuzz_frame -max_total_time=60
+// Fuzz target: the frame decoder and the Request envelope parser (the server's whole
+// untrusted-input path before the handler).
 //
 // The first input byte picks the chunk size, so splits at every offset are
 // exercised; a small maximum makes the oversized path reachable.
