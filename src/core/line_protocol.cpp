@@ -100,7 +100,11 @@ std::optional<Held> parse_held(std::string_view line) {
 }
 
 Error unexpected(std::string_view line, std::string_view peer) {
-  if (auto f = parse_failure(line)) return Error{0, std::move(f->message)};
+  if (auto f = parse_failure(line)) {
+    // "error " alone still says something went wrong; the caller gets a message.
+    if (f->message.empty()) return Error{0, fmt::format("{} reported an error without a message", peer)};
+    return Error{0, std::move(f->message)};
+  }
   std::string shown(line.substr(0, 80));
   return Error{0, fmt::format("{} sent an unexpected line: \"{}\"", peer, shown)};
 }

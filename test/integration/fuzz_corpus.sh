@@ -30,3 +30,4 @@ test_fuzz_corpus_oci_spec() { replay_corpus oci_spec; }
 test_fuzz_corpus_state_json() { replay_corpus state_json; }
 test_fuzz_corpus_node_config() { replay_corpus node_config; }
 test_fuzz_corpus_mountinfo() { replay_corpus mountinfo; }
+test_fuzz_corpus_line_protocol() { replay_corpus line_protocol; }

@@ -66,6 +66,8 @@ TEST_CASE("line protocol: malformed lines are refused, never half-read") {
 
 TEST_CASE("line protocol: an unexpected answer becomes a readable error") {
   CHECK(line::unexpected("error disk full", "the monitor").message == "disk full");
+  CHECK(line::unexpected("error ", "the monitor").message ==
+        "the monitor reported an error without a message");
   auto e = line::unexpected("bogus", "the overlay helper");
   CHECK(e.message == "the overlay helper sent an unexpected line: \"bogus\"");
 }
