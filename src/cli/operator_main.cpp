@@ -1,6 +1,7 @@
 #include <boost/json.hpp>
 
 #include "cli/operator.hpp"
+#include "cli/overlay_verbs.hpp"
 #include "core/args.hpp"
 #include "core/container.hpp"
 #include "core/log.hpp"
@@ -102,40 +103,6 @@ int cmd_wait(int argc, char** argv) {
   return *status;
 }
 
-// reaper overlay list [--json] | rm GROUP...: the node's overlay groups (the root comes
-// from the node configuration, as for the runtime).
-int cmd_overlay(int argc, char** argv) {
-  auto config = load_node_config();
-  if (!config) return failure(config.error());
-  std::string_view sub = argc > 0 ? argv[0] : "";
-  if (sub == "list") {
-    ArgParser p;
-    p.flag({"--json"});
-    auto a = p.parse(argc - 1, argv + 1);
-    if (!a) return failure(a.error());
-    auto groups = list_groups(config->overlay_root);
-    if (a->has("--json")) {
-      json::array arr;
-      for (const auto& g : groups)
-        arr.push_back(json::object{{"group", g.key}, {"active", g.active}, {"inUse", g.in_use}});
-      fmt::print("{}\n", json::serialize(arr));
-      return 0;
-    }
-    fmt::print("{:<40} {:<9} {}\n", "GROUP", "NAMESPACE", "USE");
-    for (const auto& g : groups)
-      fmt::print("{:<40} {:<9} {}\n", g.key, g.active ? "active" : "none", g.in_use ? "in use" : "idle");
-    return 0;
-  }
-  if (sub == "rm" && argc > 1) {
-    int rc = 0;
-    for (int i = 1; i < argc; ++i)
-      if (auto removed = remove_group(config->overlay_root, argv[i]); !removed)
-        rc = failure(removed.error());
-    return rc;
-  }
-  return failure(Error{0, "usage: reaper overlay list [--json] | reaper overlay rm GROUP..."});
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,8 +113,9 @@ int main(int argc, char** argv) {
                "  state [--root DIR] [--json] ID   one container, for a person (or --json)\n"
                "  list [--root DIR] [--json]       all containers\n"
                "  wait [--root DIR] ID             wait for the workload; exit with its status\n"
-               "  overlay list [--json]            the node's overlay groups\n"
+               "  overlay list [--json]            the node's overlay groups, bytes used/limit, last use\n"
                "  overlay rm GROUP...              reset groups no running container uses\n"
+               "  overlay gc [--idle DURATION]     remove groups unused for DURATION\n"
                "  install-links DIR                symlink every personality into DIR\n"
                "  <personality> ARGS...            run a personality without its link\n"
                "  --version\n");

@@ -107,8 +107,10 @@ Result<void> attach(const VolumeMount& v, int tree) {
 
 Result<MountPlan> plan_mounts(const NodeConfig& node, const oci::Spec& spec) {
   MountPlan plan;
-  plan.overlay_root = node.overlay_root;
   PodSettings pod = TRY(pod_settings(node, spec.annotations));
+  plan.overlay = overlay_options(node);
+  plan.overlay.size = pod.overlay_size;
+  plan.gc_idle_s = node.overlay_idle_s;
   plan.group = pod.group;
   plan.dns = pod.dns;
   plan.notes = std::move(pod.notes);
@@ -151,7 +153,7 @@ Result<PreparedMounts> prepare_mounts(const MountPlan& plan) {
     }
     p.trees.emplace_back(*v, std::move(t));
   }
-  p.group = TRY(ensure_group(plan.overlay_root, plan.group));
+  p.group = TRY(ensure_group(plan.overlay, plan.group));
   return p;
 }
 

@@ -35,7 +35,8 @@ struct VolumeMount {
 };
 
 struct MountPlan {
-  std::string overlay_root;
+  OverlayOptions overlay;  // root, the group's size limit, lock bound
+  int64_t gc_idle_s = -1;  // collect idle groups at this container's exit (-1: never)
   OverlayGroup group;
   DnsMode dns = DnsMode::kHost;
   std::vector<VolumeMount> volumes;

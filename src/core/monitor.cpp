@@ -70,6 +70,7 @@ class Monitor {
       if (fd > 2) ::close(fd);
     if (spec_.gated) wait_for_start();
     reap_until_alone();
+    leave_group();
     ::_exit(0);
   }
 
@@ -235,6 +236,17 @@ class Monitor {
       }
       if (info.si_pid == child_.pid && !recorded_) record_exit(info);
       ::waitpid(info.si_pid, nullptr, 0);
+    }
+  }
+
+  // Nothing of the container is left: its group is free of it. This is the event that
+  // collects groups idle for longer than REAPER_OVERLAY_IDLE (never a timer).
+  void leave_group() {
+    if (!group_in_use_) return;
+    release_group(group_in_use_);
+    if (spec_.mounts && spec_.mounts->gc_idle_s >= 0) {
+      auto ignored = collect_idle_groups(spec_.mounts->overlay.root, spec_.mounts->gc_idle_s * 1'000'000'000LL);
+      (void)ignored;
     }
   }
 

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <functional>
 #include <map>
 
@@ -91,6 +93,28 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.mask_allow = TRY(parse_paths(v));
          return {};
        }},
+      {"REAPER_OVERLAY_SIZE",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         c.overlay_size = TRY(parse_size(v));
+         return {};
+       }},
+      {"REAPER_OVERLAY_SIZE_MAX",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         c.overlay_size_max = TRY(parse_size(v));
+         return {};
+       }},
+      {"REAPER_OVERLAY_IDLE",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         c.overlay_idle_s = TRY(parse_duration_s(v));
+         return {};
+       }},
+      {"REAPER_OVERLAY_LOCK_TIMEOUT",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         int64_t s = TRY(parse_duration_s(v));
+         if (s <= 0 || s > 3600) return fail("expected 1 to 3600 seconds");
+         c.overlay_lock_timeout_ms = static_cast<int>(s * 1000);
+         return {};
+       }},
       {"REAPER_ROOT",
        [](NodeConfig& c, std::string_view v) -> Result<void> {
          if (v.empty() || v.front() != '/') return fail("expected an absolute path");
@@ -104,6 +128,42 @@ const std::map<std::string, Setter, std::less<>>& setters() {
 }  // namespace
 
 std::string_view dns_mode_name(DnsMode m) { return m == DnsMode::kHost ? "host" : "kubernetes"; }
+
+namespace {
+// Digits, then an optional unit from `units` (each a multiplier).
+Result<uint64_t> number_with_unit(std::string_view s, std::initializer_list<std::pair<char, uint64_t>> units,
+                                  std::string_view expected) {
+  uint64_t n = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (r.ec != std::errc() || r.ptr == s.data()) return failf("expected {}", expected);
+  std::string_view rest(r.ptr, static_cast<size_t>(s.data() + s.size() - r.ptr));
+  uint64_t mul = 1;
+  if (!rest.empty()) {
+    bool found = false;
+    for (auto [c, m] : units)
+      if (rest.size() == 1 && (rest[0] == c || rest[0] == c - 32)) {
+        mul = m;
+        found = true;
+      }
+    if (!found) return failf("expected {}", expected);
+  }
+  if (n > UINT64_MAX / mul / 2) return failf("{:?} is too large", s);
+  return n * mul;
+}
+}  // namespace
+
+Result<uint64_t> parse_size(std::string_view s) {
+  return number_with_unit(s, {{'k', 1ULL << 10}, {'m', 1ULL << 20}, {'g', 1ULL << 30}, {'t', 1ULL << 40}},
+                          "a size such as 0, 512m or 2g");
+}
+
+Result<int64_t> parse_duration_s(std::string_view s) {
+  if (s == "never") return -1;
+  uint64_t n = TRY(number_with_unit(s, {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}},
+                                    "a duration such as 0, 90s, 30m, 1h, 2d or never"));
+  if (n > (1ULL << 32)) return failf("{:?} is too long", s);
+  return static_cast<int64_t>(n);
+}
 
 Result<DnsMode> parse_dns_mode(std::string_view s) {
   if (s == "host") return DnsMode::kHost;

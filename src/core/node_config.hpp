@@ -22,6 +22,10 @@ struct NodeConfig {
   bool mask_replace = false;                         // REAPER_MASK_MODE=append|replace
   std::vector<std::string> mask_paths;               // REAPER_MASK_PATHS=a:b (globs allowed)
   std::vector<std::string> mask_allow;               // REAPER_MASK_ALLOW=a:b (exact paths)
+  uint64_t overlay_size = 1ULL << 30;                // REAPER_OVERLAY_SIZE=1g (0: no tmpfs)
+  uint64_t overlay_size_max = 0;                     // REAPER_OVERLAY_SIZE_MAX (0: pods may not choose)
+  int64_t overlay_idle_s = 3600;                     // REAPER_OVERLAY_IDLE=1h|30m|0|never (-1)
+  int overlay_lock_timeout_ms = 40000;               // REAPER_OVERLAY_LOCK_TIMEOUT=40 (seconds)
   std::string state_root;                            // REAPER_ROOT (the shim's), empty = default
   std::vector<std::string> warnings;                 // unknown keys, for the caller to log
 };
@@ -36,6 +40,10 @@ Result<NodeConfig> parse_node_config(std::string_view text, std::string_view ori
                                      const std::vector<std::string>& environment);
 
 std::string_view dns_mode_name(DnsMode m);
+// "0", "512k", "64m", "1g", "2t" (binary units; a bare number is bytes).
+Result<uint64_t> parse_size(std::string_view s);
+// "never" (-1), "0", "90s", "30m", "1h", "2d" (a bare number is seconds).
+Result<int64_t> parse_duration_s(std::string_view s);
 Result<DnsMode> parse_dns_mode(std::string_view s);
 
 }  // namespace reaper

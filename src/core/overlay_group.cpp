@@ -1,5 +1,7 @@
 #include "core/overlay_group.hpp"
 
+#include <charconv>
+
 namespace reaper {
 
 std::string OverlayGroup::key() const {
@@ -38,6 +40,32 @@ Result<OverlayGroup> parse_group_key(std::string_view key) {
     g.name = std::string(rest);
   }
   return g;
+}
+
+std::vector<LayerEntry> parse_layer_index(std::string_view text) {
+  std::vector<LayerEntry> out;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    auto tab = line.find('\t');
+    if (tab == std::string_view::npos) continue;
+    LayerEntry e;
+    auto r = std::from_chars(line.data(), line.data() + tab, e.index);
+    std::string_view path = line.substr(tab + 1);
+    if (r.ec != std::errc() || r.ptr != line.data() + tab || e.index < 0 || path.empty() ||
+        path.front() != '/')
+      continue;
+    e.host_path = std::string(path);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::string format_layer_index(const std::vector<LayerEntry>& entries) {
+  std::string out;
+  for (const auto& e : entries) out += fmt::format("{}\t{}\n", e.index, e.host_path);
+  return out;
 }
 
 }  // namespace reaper

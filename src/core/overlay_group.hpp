@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -27,5 +28,17 @@ struct OverlayGroup {
 Result<void> validate_group_label(std::string_view label, std::string_view what);
 // The inverse of key(): refuses anything key() cannot produce.
 Result<OverlayGroup> parse_group_key(std::string_view key);
+
+// A group's layers/index: one line per writable layer, "N<TAB>host path", so that a
+// layer keeps its number (and its upper directory) for the same host path across
+// rebuilds, and readers know which host directory each upper layer covers.
+struct LayerEntry {
+  int index = 0;
+  std::string host_path;
+  bool operator==(const LayerEntry&) const = default;
+};
+// Lines that are not "N<TAB>/path" are skipped.
+std::vector<LayerEntry> parse_layer_index(std::string_view text);
+std::string format_layer_index(const std::vector<LayerEntry>& entries);
 
 }  // namespace reaper

@@ -6,6 +6,7 @@ Result<PodSettings> pod_settings(const NodeConfig& node,
                                  const std::map<std::string, std::string>& annotations) {
   PodSettings s;
   s.dns = node.dns;
+  s.overlay_size = node.overlay_size;
   auto get = [&](std::string_view key) -> const std::string* {
     auto it = annotations.find(std::string(key));
     return it == annotations.end() || it->second.empty() ? nullptr : &it->second;
@@ -41,8 +42,17 @@ Result<PodSettings> pod_settings(const NodeConfig& node,
         continue;
       }
       s.dns = *mode;
+    } else if (option == "overlay-size") {
+      auto size = parse_size(value);
+      if (node.overlay_size_max == 0)
+        s.notes.push_back(fmt::format("annotation {} ignored: this node does not let pods choose (REAPER_OVERLAY_SIZE_MAX)", key));
+      else if (!size || *size == 0 || *size > node.overlay_size_max)
+        s.notes.push_back(fmt::format("annotation {}={:?} ignored: expected a size from 1 to {} bytes", key,
+                                      value, node.overlay_size_max));
+      else
+        s.overlay_size = *size;
     } else {
-      s.notes.push_back(fmt::format("annotation {} ignored: pods may set only overlay-name and dns-mode", key));
+      s.notes.push_back(fmt::format("annotation {} ignored: pods may set only overlay-name, overlay-size and dns-mode", key));
     }
   }
   return s;

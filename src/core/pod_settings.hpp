@@ -1,8 +1,8 @@
 #pragma once
 // What a workload's OCI annotations may choose, within what the node allows.
 //
-// A pod chooses only from an allowlist under `reaper.runtime/`: `overlay-name` and
-// `dns-mode`. Everything else is the administrator's (node_config.hpp). A bad value
+// A pod chooses only from an allowlist under `reaper.runtime/`: `overlay-name`,
+// `dns-mode`, and `overlay-size` where the node allows it (REAPER_OVERLAY_SIZE_MAX). Everything else is the administrator's (node_config.hpp). A bad value
 // never refuses the pod: it falls back to the node setting, with a note to log.
 #include <map>
 #include <string>
@@ -22,6 +22,7 @@ inline constexpr std::string_view kContainerTypeAnnotation = "io.kubernetes.cri.
 struct PodSettings {
   OverlayGroup group;
   DnsMode dns = DnsMode::kHost;
+  uint64_t overlay_size = 0;  // the group's layer tmpfs when it is made (node default or pod's)
   std::vector<std::string> notes;  // ignored or invalid annotations, for the log
 };
 

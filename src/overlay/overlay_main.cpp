@@ -1,4 +1,4 @@
-// The overlay helper: `reaper-overlay build GROUP_DIR`, run by core/overlay.cpp with
+// The overlay helper: `reaper-overlay build ROOT KEY`, run by core/overlay.cpp with
 // fd 3 for its report and fd 4 held open by the caller. It builds the namespace,
 // reports "ready" (or "error …"), and exits when fd 4 reaches EOF, by which time the
 // caller has bound the namespace from the host side.
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/line_protocol.hpp"
+#include "core/beneath.hpp"
 #include "core/node_config.hpp"
 #include "core/overlay_namespace.hpp"
 #include "core/state_store.hpp"
@@ -34,22 +35,27 @@ int main(int argc, char** argv) {
   if (argc == 3 && std::string_view(argv[1]) == "hold") {
     for (;;) ::pause();
   }
-  if (argc != 3 || std::string_view(argv[1]) != "build" || argv[2][0] != '/' ||
+  if (argc != 4 || std::string_view(argv[1]) != "build" || argv[2][0] != '/' ||
       ::fcntl(kReportFd, F_GETFD) < 0 || ::fcntl(kHoldFd, F_GETFD) < 0) {
     ::dprintf(2, "reaper-overlay: internal helper of reaper; it is run by the runtime, not by hand\n");
     return 2;
   }
   ::prctl(PR_SET_NAME, "reaper-overlay");
-  std::string dir = argv[2];
+  std::string root = argv[2], key = argv[3], dir = root + "/" + key;
   auto config = load_node_config();
   if (!config) {
     say(line::format(line::Failure{config.error().describe()}));
     return 1;
   }
-  // Opened before pivot_root: the group directory may not be visible afterwards.
-  int log_fd = ::open((dir + "/build.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // Opened before pivot_root: the group directory is hidden afterwards.
+  int log_fd = -1;
+  if (auto root_fd = beneath::open_root(root, false))
+    if (auto group = beneath::open_dir(root_fd->get(), key, dir))
+      if (auto log_file = beneath::open_file(group->get(), "build.log", O_WRONLY | O_CREAT | O_APPEND,
+                                             0600, dir + "/build.log"))
+        log_fd = log_file->release();
   std::vector<std::string> log;
-  auto built = build_group_namespace(*config, dir, log);
+  auto built = build_group_namespace(*config, root, key, log);
   std::string text = "built " + format_time(now_ns()) + (built ? "" : " (failed)") + "\n";
   for (const auto& l : log) text += "  " + l + "\n";
   if (!built) text += "  error: " + built.error().describe() + "\n";

@@ -17,6 +17,18 @@ test_ctr_writes_stay_in_the_group_and_off_the_host() {
   assert_eq absent "$out" "a container of another group (stderr: $err)"
 }
 
+test_ctr_workload_sees_no_overlay_root() {
+  shim_up
+  local R=$REAPER_OVERLAY_ROOT
+  capture rrun --rm --annotation io.kubernetes.cri.sandbox-namespace=team-y h1 sh -c "echo y > /etc/of-y; echo ok"
+  assert_eq ok "$out" "a container of team-y (stderr: $err)"
+  capture rrun --rm h2 sh -c "ls -A $R | wc -l; cat $R/k8s.team-y/layers/0/upper/etc/of-y 2>/dev/null || echo unreadable; touch $R/x 2>/dev/null || echo read-only"
+  assert_eq $'0\nunreadable\nread-only' "$out" "the overlay root from another group (stderr: $err)"
+  capture rrun --rm --annotation io.kubernetes.cri.sandbox-namespace=team-y h3 sh -c "ls -A $R | wc -l"
+  assert_eq 0 "$out" "the overlay root from its own group (stderr: $err)"
+  assert_no_file "$R/x"
+}
+
 test_ctr_masks_and_useradd() {
   shim_up
   local before user=rovs$$

@@ -83,10 +83,12 @@ harness_cleanup() {
       rt delete --force "$id" >/dev/null 2>&1
     done
   fi
-  # The groups' namespaces are bind mounts: drop them before the directory.
+  # The groups' namespaces are bind mounts and their layers tmpfs mounts: drop them
+  # before the directory.
   local g
   for g in $(ls "$REAPER_OVERLAY_ROOT" 2>/dev/null); do
-    "$REAPER" overlay rm "$g" >/dev/null 2>&1 || umount -l "$REAPER_OVERLAY_ROOT/$g/mnt" 2>/dev/null
+    "$REAPER" overlay rm "$g" >/dev/null 2>&1 ||
+      { umount -l "$REAPER_OVERLAY_ROOT/$g/mnt"; umount -l "$REAPER_OVERLAY_ROOT/$g/layers"; } 2>/dev/null
   done
   # The root itself may have been made a private mount of its own.
   while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
