@@ -30,7 +30,7 @@ mkdir -p "$ctx/containerd"
 cp "$reaper" "$ctx/reaper"
 cp "$busybox" "$ctx/busybox"
 cp "$kubectl" "$ctx/kubectl"
-cp "$here/install.sh" "$ctx/install.sh"
+cp "$here/install.sh" "$here/uninstall-all.sh" "$ctx/"
 cp "$top/deploy/containerd/reaper-v2.toml" "$top/deploy/containerd/reaper-v3.toml" "$ctx/containerd/"
 cp "$here/Containerfile" "$ctx/Containerfile"
 if [[ -n ${CONTEXT_ONLY:-} ]]; then

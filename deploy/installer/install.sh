@@ -17,14 +17,19 @@
 #   --confd DIR         REAPER_INSTALL_CONFD             /etc/containerd/conf.d
 #   --reaper-conf FILE  REAPER_INSTALL_REAPER_CONF       (none): installed as /etc/reaper/reaper.conf
 #   --node NAME         NODE_NAME                        (none: the node is not labelled)
+#   --flavor F          REAPER_INSTALL_FLAVOR            auto: containerd, k3s, rke2 or k0s,
+#                                                        from what the node has (below)
 # Environment only:
 #   REAPER_INSTALL_STATE_DIR      /etc/reaper/installer: what install did, and backups
 #   REAPER_INSTALL_NODE_LABEL     reaper.runtime/installed=true
 #   REAPER_INSTALL_LABEL_CMD      "kubectl label --overwrite node": run as CMD NODE KEY=VALUE
 #                                 to label, CMD NODE KEY- to unlabel
 #   REAPER_INSTALL_RESTART_CMD    how to restart containerd; "none" skips. Default:
-#                                 "systemctl restart containerd" when ROOT is /, else
-#                                 "nsenter -t 1 -m -- systemctl restart containerd"
+#                                 "systemctl restart UNIT" when ROOT is /, else
+#                                 "HOST_EXEC systemctl restart UNIT"; UNIT: containerd, or
+#                                 the k3s/RKE2/k0s unit enabled on the node
+#   REAPER_INSTALL_HOST_EXEC      how to run a command in the node's mount namespace
+#                                 (needs the pod's hostPID): "nsenter -t 1 -m --"
 #   REAPER_INSTALL_CONTAINERD_CMD how to run the node's containerd to validate a config
 #                                 (CMD --config FILE config dump); "none" skips. Default:
 #                                 containerd on PATH when ROOT is /, else
@@ -42,7 +47,17 @@
 #     goes into config.toml between "# BEGIN reaper-installer" / "# END reaper-installer".
 #   version = 2 without CRI settings, or no config.toml: drop-in CONFD/reaper.toml holding a
 #     complete CRI section (runc and reaper-v2), imported by absolute path.
-# Every change is validated with the node's containerd (config dump) when it can be run,
+#   k3s, RKE2 (they write containerd's config.toml at every start): the handler table goes
+#     between the markers into their template, /var/lib/rancher/{k3s,rke2}/agent/etc/
+#     containerd/config.toml.tmpl (config-v3.toml.tmpl when the generated config is version
+#     3), created as {{ template "base" . }} plus the table when there is none; the k3s,
+#     k3s-agent, rke2-server or rke2-agent unit is restarted. --config/--confd are ignored.
+#   k0s: drop-in /etc/k0s/containerd.d/reaper.toml (k0s imports that directory; version
+#     from /etc/k0s/containerd.toml); the k0sworker or k0scontroller unit is restarted.
+#   auto: k3s or rke2 when /var/lib/rancher/{k3s,rke2}/agent/etc/containerd exists, k0s
+#     when /etc/k0s/containerd.toml does, else plain containerd.
+# Every change is validated with the node's containerd (config dump) when it can be run
+# (not for k3s, RKE2 and k0s: they render or merge the configuration themselves),
 # and refused, with nothing changed, when containerd rejects it. Running install twice
 # changes nothing the second time; uninstall leaves an untouched config.toml byte-identical.
 set -eu
@@ -58,7 +73,7 @@ CRI_V3='plugins."io.containerd.cri.v1.runtime"'
 die() { echo "$prog: error: $*" >&2; exit 1; }
 note() { echo "$prog: $*"; }
 usage() {
-  sed -n '/^#   install.sh/,/^#   --node/p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '/^#   install.sh/,/^#   --flavor/p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -69,6 +84,8 @@ CONFIG=${REAPER_INSTALL_CONTAINERD_CONFIG:-/etc/containerd/config.toml}
 CONFD=${REAPER_INSTALL_CONFD:-/etc/containerd/conf.d}
 REAPER_CONF_SRC=${REAPER_INSTALL_REAPER_CONF:-}
 NODE=${NODE_NAME:-}
+FLAVOR=${REAPER_INSTALL_FLAVOR:-auto}
+HOST_EXEC=${REAPER_INSTALL_HOST_EXEC:-nsenter -t 1 -m --}
 STATE_DIR=${REAPER_INSTALL_STATE_DIR:-/etc/reaper/installer}
 NODE_LABEL=${REAPER_INSTALL_NODE_LABEL:-reaper.runtime/installed=true}
 LABEL_CMD=${REAPER_INSTALL_LABEL_CMD:-kubectl label --overwrite node}
@@ -78,12 +95,12 @@ verb=""
 
 while [ $# -gt 0 ]; do
   case $1 in
-    --root|--binary|--bin-dir|--config|--confd|--reaper-conf|--node)
+    --root|--binary|--bin-dir|--config|--confd|--reaper-conf|--node|--flavor)
       [ $# -ge 2 ] || die "$1 needs a value"
       case $1 in
         --root) ROOT=$2 ;; --binary) BINARY=$2 ;; --bin-dir) BIN_DIR=$2 ;;
         --config) CONFIG=$2 ;; --confd) CONFD=$2 ;; --reaper-conf) REAPER_CONF_SRC=$2 ;;
-        --node) NODE=$2 ;;
+        --node) NODE=$2 ;; --flavor) FLAVOR=$2 ;;
       esac
       shift 2 ;;
     -h|--help) usage ;;
@@ -108,6 +125,10 @@ check_node_path() {  # check_node_path WHAT PATH
   esac
 }
 check_node_path "--bin-dir" "$BIN_DIR"
+case $FLAVOR in
+  auto|containerd|k3s|rke2|k0s) ;;
+  *) die "--flavor must be auto, containerd, k3s, rke2 or k0s, got '$FLAVOR'" ;;
+esac
 check_node_path "--config" "$CONFIG"
 check_node_path "--confd" "$CONFD"
 check_node_path "REAPER_INSTALL_STATE_DIR" "$STATE_DIR"
@@ -123,9 +144,6 @@ esac
 host() { if [ "$ROOT" = / ]; then printf '%s' "$1"; else printf '%s%s' "$ROOT" "$1"; fi; }
 
 BIN_DIR=${BIN_DIR%/}; CONFD=${CONFD%/}; STATE_DIR=${STATE_DIR%/}
-DROPIN=$CONFD/reaper.toml
-H_CONFIG=$(host "$CONFIG")
-H_DROPIN=$(host "$DROPIN")
 H_STATE=$(host "$STATE_DIR")
 H_BIN=$(host "$BIN_DIR")
 
@@ -135,27 +153,6 @@ if [ -z "$TEMPLATES" ]; then
   done
 fi
 
-if [ "${REAPER_INSTALL_RESTART_CMD+set}" = set ]; then
-  RESTART_CMD=$REAPER_INSTALL_RESTART_CMD
-elif [ "$ROOT" = / ]; then
-  RESTART_CMD="systemctl restart containerd"
-else
-  RESTART_CMD="nsenter -t 1 -m -- systemctl restart containerd"
-fi
-
-if [ "${REAPER_INSTALL_CONTAINERD_CMD+set}" = set ]; then
-  CONTAINERD_CMD=$REAPER_INSTALL_CONTAINERD_CMD
-else
-  CONTAINERD_CMD=none
-  if [ "$ROOT" = / ]; then
-    command -v containerd >/dev/null 2>&1 && CONTAINERD_CMD=containerd
-  else
-    for p in /usr/bin/containerd /usr/local/bin/containerd /bin/containerd; do
-      [ -x "$ROOT$p" ] && { CONTAINERD_CMD="chroot $ROOT $p"; break; }
-    done
-  fi
-fi
-[ -n "$CONTAINERD_CMD" ] || CONTAINERD_CMD=none
 
 # Globbing only where asked for (import globs, state files): entries are data.
 set -f
@@ -270,6 +267,10 @@ strip_config() {
 # $TMP/config.new (what config.toml must be), $TMP/dropin.new (empty: no drop-in),
 # $TMP/imports.orig / imports.new.
 plan() {
+  case $FLAVOR in
+    k3s|rke2) plan_template "$1"; return 0 ;;
+    k0s) plan_k0s "$1"; return 0 ;;
+  esac
   _orig=$1
   : >"$TMP/dropin.new"; : >"$TMP/imports.orig"; : >"$TMP/imports.new"
   IMPORT=none CONFIG_CREATED=0 TRAILING_NEWLINE=1
@@ -408,6 +409,55 @@ plan() {
   if [ "$TRAILING_NEWLINE" = 0 ]; then
     printf '%s' "$(cat "$TMP/config.new")" >"$TMP/c" && mv -f "$TMP/c" "$TMP/config.new"
   fi
+}
+
+# plan for k3s/RKE2: the handler table between the markers at the end of their containerd
+# template (created as the "base" template plus the table when there is none).
+plan_template() {
+  _orig=$1
+  : >"$TMP/dropin.new"; : >"$TMP/imports.orig"; : >"$TMP/imports.new"
+  IMPORT=none CONFIG_CREATED=0 TRAILING_NEWLINE=1
+  if [ -f "$_orig" ]; then
+    ends_with_newline "$_orig" || TRAILING_NEWLINE=0
+    cp "$_orig" "$TMP/config.new"
+  else
+    CONFIG_CREATED=1
+    printf '%s\n' '{{ template "base" . }}' >"$TMP/config.base"
+    cp "$TMP/config.base" "$TMP/config.new"
+  fi
+  if code_of "$TMP/config.new" | grep -Eq 'runtimes\."?reaper-v2"?[].]'; then
+    STRATEGY=manual
+    note "$CONFIG already declares runtimes.reaper-v2 (not by this installer): leaving it as it is"
+    return 0
+  fi
+  STRATEGY=template
+  {
+    [ "$TRAILING_NEWLINE" = 1 ] || echo
+    echo "$BEGIN_MARK: added by reaper's installer; \`install.sh uninstall\` removes it."
+    echo "# $FLAVOR renders this template into config.toml when it starts."
+    handler_table "$TEMPLATES/reaper-v$TPL_VERSION.toml"
+    echo "$END_MARK"
+  } >>"$TMP/config.new"
+}
+
+# plan for k0s: a drop-in in /etc/k0s/containerd.d (k0s imports the directory and merges
+# the CRI runtimes of its files); containerd.toml, which k0s manages, stays as it is.
+plan_k0s() {
+  _orig=$1
+  : >"$TMP/imports.orig"; : >"$TMP/imports.new"
+  IMPORT=none CONFIG_CREATED=0 TRAILING_NEWLINE=1
+  [ -f "$_orig" ] || die "k0s: $CONFIG not found (k0s writes it when it starts); nothing was changed"
+  cp "$_orig" "$TMP/config.new"
+  ends_with_newline "$_orig" || TRAILING_NEWLINE=0
+  _v=$(config_version "$_orig") || exit 1
+  [ "$_v" = 3 ] || _v=2
+  STRATEGY=k0s-dropin
+  {
+    echo "# Written by reaper's installer (deploy/installer/install.sh); uninstall removes it."
+    echo "version = $_v"
+    echo
+    handler_table "$TEMPLATES/reaper-v$_v.toml"
+  } >"$TMP/dropin.new"
 }
 
 # Checks a config with the node's containerd: it must load, and show reaper-v2 (and runc
@@ -589,9 +639,10 @@ do_install() {
 
   # 6. The record of it all.
   {
+    echo "FLAVOR=$FLAVOR"
     echo "STRATEGY=$STRATEGY"
     echo "CONFIG=$CONFIG"
-    echo "DROPIN=$( [ "$STRATEGY" = v2-dropin ] || [ "$STRATEGY" = v3-dropin ] && echo "$DROPIN")"
+    echo "DROPIN=$(case $STRATEGY in *-dropin) echo "$DROPIN" ;; esac)"
     echo "CONFIG_CREATED=$CONFIG_CREATED"
     echo "IMPORT=$IMPORT"
     echo "TRAILING_NEWLINE=$TRAILING_NEWLINE"
@@ -684,6 +735,86 @@ do_status() {
   echo "  reaper containers with state: $(reaper_containers)"
 }
 
+# ------------------------------------------------------------------ flavor
+# Which containerd this node runs (see the header), and from that: the file install
+# edits, the drop-in, and the default restart and validation commands.
+detect_flavor() {
+  if [ -d "$(host /var/lib/rancher/k3s/agent/etc/containerd)" ]; then echo k3s
+  elif [ -d "$(host /var/lib/rancher/rke2/agent/etc/containerd)" ]; then echo rke2
+  elif [ -f "$(host /etc/k0s/containerd.toml)" ]; then echo k0s
+  else echo containerd; fi
+}
+
+# The systemd unit (of UNITS, in order) enabled on the node, else the first one present.
+node_unit() {  # node_unit UNIT...
+  for _u in "$@"; do
+    _w=$(host "/etc/systemd/system/multi-user.target.wants/$_u.service")
+    { [ -e "$_w" ] || [ -L "$_w" ]; } && { echo "$_u"; return 0; }
+  done
+  for _u in "$@"; do
+    for _d in /etc/systemd/system /usr/local/lib/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
+      [ -f "$(host "$_d/$_u.service")" ] && { echo "$_u"; return 0; }
+    done
+  done
+  return 1
+}
+
+resolve_flavor() {
+  if [ "$verb" != install ] && have_state; then
+    FLAVOR=$(state_get FLAVOR); FLAVOR=${FLAVOR:-containerd}
+  elif [ "$FLAVOR" = auto ]; then
+    FLAVOR=$(detect_flavor)
+  fi
+  _units=""
+  case $FLAVOR in
+    k3s|rke2)
+      _cd=/var/lib/rancher/$FLAVOR/agent/etc/containerd
+      TPL_VERSION=2
+      if [ -f "$(host "$_cd/config.toml")" ]; then
+        CONFIG=$_cd/config.toml
+        [ "$(config_version "$(host "$_cd/config.toml")")" != 3 ] || TPL_VERSION=3
+      fi
+      if [ "$TPL_VERSION" = 3 ]; then CONFIG=$_cd/config-v3.toml.tmpl; else CONFIG=$_cd/config.toml.tmpl; fi
+      if [ "$FLAVOR" = k3s ]; then _units="k3s k3s-agent"; else _units="rke2-server rke2-agent"; fi ;;
+    k0s)
+      CONFIG=/etc/k0s/containerd.toml CONFD=/etc/k0s/containerd.d
+      _units="k0sworker k0scontroller" ;;
+  esac
+  [ "$verb" != install ] && have_state && CONFIG=$(state_get CONFIG)
+  DROPIN=$CONFD/reaper.toml
+  H_CONFIG=$(host "$CONFIG")
+  H_DROPIN=$(host "$DROPIN")
+
+  if [ "${REAPER_INSTALL_RESTART_CMD+set}" = set ]; then
+    RESTART_CMD=$REAPER_INSTALL_RESTART_CMD
+  else
+    _unit=containerd
+    if [ -n "$_units" ]; then
+      # shellcheck disable=SC2086
+      _unit=$(node_unit $_units) ||
+        die "$FLAVOR: none of the units $_units is on this node; set REAPER_INSTALL_RESTART_CMD"
+    fi
+    if [ "$ROOT" = / ]; then RESTART_CMD="systemctl restart $_unit"
+    else RESTART_CMD="$HOST_EXEC systemctl restart $_unit"; fi
+  fi
+
+  CONTAINERD_CMD=none
+  if [ "$FLAVOR" != containerd ]; then
+    [ "${REAPER_INSTALL_CONTAINERD_CMD:-none}" = none ] ||
+      note "$FLAVOR renders containerd's configuration itself: REAPER_INSTALL_CONTAINERD_CMD not used"
+  elif [ "${REAPER_INSTALL_CONTAINERD_CMD+set}" = set ]; then
+    CONTAINERD_CMD=${REAPER_INSTALL_CONTAINERD_CMD:-none}
+  elif [ "$ROOT" = / ]; then
+    command -v containerd >/dev/null 2>&1 && CONTAINERD_CMD=containerd
+  else
+    for p in /usr/bin/containerd /usr/local/bin/containerd /bin/containerd; do
+      [ -x "$ROOT$p" ] && { CONTAINERD_CMD="chroot $ROOT $p"; break; }
+    done
+  fi
+  return 0
+}
+
+resolve_flavor
 case $verb in
   install) do_install ;;
   uninstall) do_uninstall ;;

@@ -57,9 +57,9 @@ want = sorted([
     ("v1", "ConfigMap", "reaper-node-config"),
     ("apps/v1", "DaemonSet", "reaper-installer"),
     ("node.k8s.io/v1", "RuntimeClass", "reaper-v2"),
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "reaper-v2-allowed-namespaces"),
-    ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "reaper-v2-allowed-namespaces"),
-])
+] + [("admissionregistration.k8s.io/v1", k, "reaper-" + n)
+       for n in ("namespace-label", "runtimeclass", "pods", "workloads", "pod-access", "ephemeral-containers")
+       for k in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")])
 check(got == want, f"objects: {got}")
 got = sorted((d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in objs(UNINSTALL).values())
 check(got == [("apps/v1", "DaemonSet", "reaper-installer")], f"uninstall objects: {got}")
@@ -122,24 +122,25 @@ check(f"{key}={value}" == sys.argv[1], f"RuntimeClass selects {key}={value}, ins
 ds = daemonset()
 init = ds["spec"]["template"]["spec"]["initContainers"][0]
 check(env_of(init)["REAPER_INSTALL_NODE_LABEL"] == sys.argv[1], "DaemonSet node label env")
-# Admission: the binding selects namespaces without the allow label, the policy denies the class.
-vap = one("ValidatingAdmissionPolicy")
-b = one("ValidatingAdmissionPolicyBinding")
-check(b["spec"]["policyName"] == vap["metadata"]["name"], "binding names the policy")
-check(b["spec"]["validationActions"] == ["Deny"], "binding denies")
-check(vap["spec"]["failurePolicy"] == "Fail", "failurePolicy")
-rules = vap["spec"]["matchConstraints"]["resourceRules"]
-check(rules == [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}], f"rules {rules}")
-exprs = [v["expression"] for v in vap["spec"]["validations"]]
-check(len(exprs) == 1 and "object.spec.runtimeClassName != " + repr(rc["metadata"]["name"]) in exprs[0]
-      and exprs[0].startswith("!has(object.spec.runtimeClassName) ||"), f"expression {exprs}")
-(m,) = b["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
-check(m["operator"] == "NotIn" and m["values"] == ["true"], f"namespaceSelector {m}")
-label = m["key"] + "=true"
+# Admission (what the policies decide: deploy_admission.sh): every binding names its
+# policy and denies; the namespace-scoped ones select by the allow label.
+vaps = {n: d for (k, n), d in objs(MAIN).items() if k == "ValidatingAdmissionPolicy"}
+for (k, n), b in objs(MAIN).items():
+    if k != "ValidatingAdmissionPolicyBinding":
+        continue
+    check(b["spec"]["policyName"] == n and n in vaps, f"binding {n} names its policy")
+    check(b["spec"]["validationActions"] == ["Deny"], f"binding {n} denies")
+    check(vaps[n]["spec"]["failurePolicy"] == "Fail", f"{n}: failurePolicy")
+    for m in b["spec"].get("matchResources", {}).get("namespaceSelector", {}).get("matchExpressions", []):
+        check(m["key"] == "reaper.runtime/allowed" and m["values"] == ["true"], f"{n}: namespaceSelector {m}")
+label = "reaper.runtime/allowed=true"
+for n in ("reaper-pods", "reaper-workloads", "reaper-runtimeclass"):
+    text = json.dumps(vaps[n]["spec"]["variables"] + vaps[n]["spec"]["validations"])
+    check(rc["metadata"]["name"] in text, f"{n} names the RuntimeClass")
 for doc in ("docs/security.md", "docs/install.md"):
     text = open("'"$TOP"'/" + doc).read()
     check("kubectl label namespace" in text and label in text, f"{doc} does not tell how to set {label}")
-check(label in vap["spec"]["validations"][0]["message"], "denial message names the label")
+check(label in vaps["reaper-pods"]["spec"]["validations"][0]["message"], "denial message names the label")
 ' "$installer_label" || fail "labels"
 }
 
@@ -232,7 +233,8 @@ for k, v in env.items(): print(f"{k}={v}")
 }
 
 # Every .Values path the templates use exists, and the chart with its default values
-# renders exactly the objects of deploy/kubernetes/ (mode=uninstall: the uninstall one).
+# renders exactly the objects of deploy/kubernetes/ (mode=uninstall: the uninstall one),
+# plus its pre-delete cleanup hook.
 test_helm_chart_renders_the_kubernetes_manifests() {
   local ref
   for ref in $(helm_values_refs "$CHART"); do
@@ -242,13 +244,18 @@ for p in sys.argv[2].split(".")[2:]:
       "$CHART/values.yaml" "$ref" || fail "$ref"
   done
   helm_render "$CHART" >"$TEST_TMP/default.yaml" || fail "render with defaults"
-  helm_render "$CHART" mode=uninstall >"$TEST_TMP/uninstall.yaml" || fail "render mode=uninstall"
-  helm_render "$CHART" admission.enabled=false namespace.create=false nodeSelector={} tolerations=[] \
-    >"$TEST_TMP/minimal.yaml" || fail "render minimal"
-  helm_render "$CHART" runtimeClass.name=hostrun nodeLabel.key=example.com/reaper \
+  helm_render "$CHART" --set mode=uninstall >"$TEST_TMP/uninstall.yaml" || fail "render mode=uninstall"
+  printf 'nodeSelector: null\naffinity: null\ntolerations: []\nadmission:\n  enabled: false\nnamespace:\n  create: false\ncleanup:\n  enabled: false\n' >"$TEST_TMP/minimal-values.yaml"
+  helm_render "$CHART" -f "$TEST_TMP/minimal-values.yaml" >"$TEST_TMP/minimal.yaml" || fail "render minimal"
+  helm_render "$CHART" --set runtimeClass.name=hostrun --set nodeLabel.key=example.com/reaper \
     >"$TEST_TMP/renamed.yaml" || fail "render renamed"
   py '
+HOOKS = {("ServiceAccount", "reaper-cleanup"), ("Role", "reaper-cleanup"), ("RoleBinding", "reaper-cleanup"), ("Job", "reaper-cleanup")}
 a, b = objs([sys.argv[1]]), objs(MAIN)
+check(HOOKS <= set(a), f"cleanup hook objects missing: {sorted(HOOKS - set(a))}")
+for k in HOOKS:
+    check(a[k]["metadata"]["annotations"]["helm.sh/hook"] == "pre-delete", f"{k} is a pre-delete hook")
+    del a[k]
 check(sorted(a) == sorted(b), f"objects: chart {sorted(a)} vs manifests {sorted(b)}")
 for k in a:
     check(a[k] == b[k], f"{k} differs:\nchart:     {json.dumps(a[k], sort_keys=True)}\nmanifests: {json.dumps(b[k], sort_keys=True)}")
@@ -256,24 +263,157 @@ u = objs([sys.argv[2]])
 check(u[("DaemonSet", "reaper-installer")] == daemonset(UNINSTALL), "mode=uninstall DaemonSet vs uninstall manifest")
 m = objs([sys.argv[3]])
 kinds = sorted(k for k, _ in m)
-check("Namespace" not in kinds and "ValidatingAdmissionPolicy" not in kinds, f"minimal: {kinds}")
+check("Namespace" not in kinds and "ValidatingAdmissionPolicy" not in kinds and "Job" not in kinds, f"minimal: {kinds}")
 spec = m[("DaemonSet", "reaper-installer")]["spec"]["template"]["spec"]
-check("nodeSelector" not in spec and "tolerations" not in spec, "empty nodeSelector/tolerations dropped")
+check("nodeSelector" not in spec and "tolerations" not in spec and "affinity" not in spec, "empty node selection dropped")
 r = objs([sys.argv[4]])
 check(("RuntimeClass", "hostrun") in r and r[("RuntimeClass", "hostrun")]["handler"] == "reaper-v2", "renamed class keeps the handler")
 check(r[("RuntimeClass", "hostrun")]["scheduling"]["nodeSelector"] == {"example.com/reaper": "true"}, "renamed node label")
 env = env_of(r[("DaemonSet", "reaper-installer")]["spec"]["template"]["spec"]["initContainers"][0])
 check(env["REAPER_INSTALL_NODE_LABEL"] == "example.com/reaper=true", "renamed label reaches the installer")
-check("!= \x27hostrun\x27" in r[("ValidatingAdmissionPolicy", "reaper-v2-allowed-namespaces")]["spec"]["validations"][0]["expression"], "policy follows the class name")
+check("in [\"hostrun\"]" in r[("ValidatingAdmissionPolicy", "reaper-pods")]["spec"]["variables"][0]["expression"], "policy follows the class name")
 ' "$TEST_TMP/default.yaml" "$TEST_TMP/uninstall.yaml" "$TEST_TMP/minimal.yaml" "$TEST_TMP/renamed.yaml" ||
     fail "chart vs manifests"
-  # The renderer itself refuses what it does not know, so a template beyond the subset fails here.
+}
+
+# The renderer refuses what it cannot render as Helm would, and types values as Helm
+# does: --set image.tag=1.10 is the string "1.10" (the old renderer printed 1.1).
+test_helm_renderer_refuses_rather_than_differs() {
+  helm_render "$CHART" --set image.tag=1.10 >"$TEST_TMP/t.yaml" || fail "render tag 1.10"
+  py 'ds = [d for d in load(sys.argv[1]) if d["kind"] == "DaemonSet"][0]
+check(ds["spec"]["template"]["spec"]["initContainers"][0]["image"] == "localhost/reaper-installer:1.10", "tag 1.10")' \
+    "$TEST_TMP/t.yaml" || fail "--set image.tag=1.10 must render 1.10"
   mkdir -p "$TEST_TMP/chart/templates"
-  cp "$CHART/values.yaml" "$TEST_TMP/chart/"
-  echo 'x: {{ .Values.nope }}' >"$TEST_TMP/chart/templates/a.yaml"
-  capture helm_render "$TEST_TMP/chart"
-  assert_ne 0 "$rc" "missing value must fail"
-  echo 'x: {{ include "t" . }}' >"$TEST_TMP/chart/templates/a.yaml"
-  capture helm_render "$TEST_TMP/chart"
-  assert_ne 0 "$rc" "unknown construct must fail"
+  cp "$CHART/Chart.yaml" "$CHART/values.yaml" "$TEST_TMP/chart/"
+  echo 'big: 10000000' >"$TEST_TMP/big.yaml"
+  local tpl
+  for tpl in 'x: {{ .Values.nope }}' 'x: {{ .Values.nope.deeper }}' 'x: {{ tpl "a" . }}' \
+    '{{ $x := 1 }}' '{{ with .Values.image }}{{ end }}' '{{ template "a" . }}' \
+    'x: {{ .Values.image }}' 'x: {{-.Values.mode }}' '{{ if .Values.mode }}' 'x: {{ lookup "v1" "Pod" "" "" }}' \
+    'x: {{ .Files.Get "a" }}' 'x: {{ .Values.big }}' 'x: {{ eq .Values.mode 1 }}' 'x: {{ fail "stop here" }}'; do
+    printf '%s\n' "$tpl" >"$TEST_TMP/chart/templates/a.yaml"
+    capture helm_render "$TEST_TMP/chart" -f "$TEST_TMP/big.yaml"
+    assert_ne 0 "$rc" "must refuse: $tpl (got: $out)"
+    assert_contains "$err" "render:" "refusal of: $tpl"
+  done
+  rm "$TEST_TMP/chart/templates/a.yaml"
+  # --set with structure, and values the schema refuses: a mode typo, an unknown key.
+  local bad
+  for bad in 'tolerations=[]' 'nodeSelector={}' 'a=b,c=d' 'mode=instal' 'bogus=1' \
+    'reaperConf.REAPER_BOGUS=1' 'image.tag=a#b' 'admission.adminGroups=x'; do
+    capture helm_render "$CHART" --set "$bad"
+    assert_ne 0 "$rc" "must refuse --set $bad"
+  done
+  capture helm_render "$CHART" --set mode=instal
+  assert_contains "$err" "mode" "the schema names the bad value"
+  # In the template itself: without the schema, a mode typo still fails the release.
+  cp "$CHART"/templates/*.yaml "$CHART"/templates/_helpers.tpl "$TEST_TMP/chart/templates/"
+  capture helm_render "$TEST_TMP/chart" --set mode=instal
+  assert_ne 0 "$rc" "template must fail on a bad mode"
+  assert_contains "$err" "mode must be install or uninstall"
+  # Quoted environment values: a "#" reaches the installer whole.
+  helm_render "$CHART" --set containerd.restartCommand='systemctl restart containerd #now' >"$TEST_TMP/q.yaml" || fail "render"
+  py 'ds = [d for d in load(sys.argv[1]) if d["kind"] == "DaemonSet"][0]
+check(env_of(ds["spec"]["template"]["spec"]["initContainers"][0])["REAPER_INSTALL_RESTART_CMD"] == "systemctl restart containerd #now", "quoted")' \
+    "$TEST_TMP/q.yaml" || fail "env value truncated"
+}
+
+# reaper.conf: every setting reaper knows can be set from values (and only those), the
+# ConfigMap's digest is the DaemonSet's annotation, and a changed setting changes it.
+test_helm_chart_reaper_conf_settings_and_checksum() {
+  py '
+known = sorted(set(re.findall(r"\{\"(REAPER_[A-Z_]+)\"", open("'"$TOP"'/src/core/node_config.cpp").read())))
+check(known, "no settings found in node_config.cpp")
+schema = json.load(open("'"$CHART"'/values.schema.json"))
+check(sorted(schema["properties"]["reaperConf"]["properties"]) == known, f"schema reaperConf vs node_config.cpp {known}")
+values = yaml.safe_load(open("'"$CHART"'/values.yaml"))
+check(sorted(values["reaperConf"]) == known, "values.yaml reaperConf lists every setting")
+example = open("'"$TOP"'/deploy/reaper.conf.example").read()
+for k in known:
+    check(k in example, f"{k} not in deploy/reaper.conf.example")
+' || fail "settings"
+  printf 'reaperConf:\n  REAPER_MASK_PATHS: "/etc/a:/etc/b"\n  REAPER_DNS_MODE: kubernetes\n  REAPER_ANNOTATIONS: false\n  REAPER_ROOT: /run/reaper-x\n' >"$TEST_TMP/v.yaml"
+  helm_render "$CHART" -f "$TEST_TMP/v.yaml" >"$TEST_TMP/changed.yaml" || fail "render"
+  helm_render "$CHART" >"$TEST_TMP/default.yaml" || fail "render"
+  py '
+import hashlib
+def parts(f):
+    o = objs([f])
+    conf = o[("ConfigMap", "reaper-node-config")]["data"]["reaper.conf"]
+    ann = o[("DaemonSet", "reaper-installer")]["spec"]["template"]["metadata"]["annotations"]["checksum/reaper-conf"]
+    env = env_of(o[("DaemonSet", "reaper-installer")]["spec"]["template"]["spec"]["initContainers"][0])
+    return conf, ann, env
+c1, a1, e1 = parts(sys.argv[1])
+c2, a2, e2 = parts(sys.argv[2])
+for c, a in ((c1, a1), (c2, a2)):
+    check(hashlib.sha256(c.rstrip("\n").encode()).hexdigest() == a, "annotation is the ConfigMap digest")
+check(a1 != a2, "a changed setting changes the checksum")
+lines = [l for l in c2.splitlines() if not l.startswith("#")]
+check(lines == ["REAPER_ANNOTATIONS=false", "REAPER_DNS_MODE=kubernetes", "REAPER_MASK=true",
+                "REAPER_MASK_PATHS=/etc/a:/etc/b", "REAPER_OVERLAY_GROUPS=namespace", "REAPER_ROOT=/run/reaper-x"], f"conf {lines}")
+check(e2.get("REAPER_INSTALL_SHIM_ROOT") == "/run/reaper-x" and "REAPER_INSTALL_SHIM_ROOT" not in e1, "shim root reaches the installer")
+cm = one("ConfigMap")["data"]["reaper.conf"]
+ann = daemonset()["spec"]["template"]["metadata"]["annotations"]["checksum/reaper-conf"]
+check(hashlib.sha256(cm.rstrip("\n").encode()).hexdigest() == ann, "deploy/kubernetes: annotation is the ConfigMap digest")
+' "$TEST_TMP/default.yaml" "$TEST_TMP/changed.yaml" || fail "checksum"
+  py 'print(objs([sys.argv[1]])[("ConfigMap", "reaper-node-config")]["data"]["reaper.conf"], end="")' \
+    "$TEST_TMP/changed.yaml" >"$TEST_TMP/reaper.conf" || fail "ConfigMap"
+  REAPER_CONFIG=$TEST_TMP/reaper.conf "$REAPER" overlay list >/dev/null || fail "reaper rejects the rendered reaper.conf"
+}
+
+# Node selection, priority, resources, kubeVersion, metrics, NOTES and the cleanup hook.
+test_helm_chart_operator_values() {
+  py 'c = yaml.safe_load(open(sys.argv[1])); check(c.get("kubeVersion") == ">=1.30.0-0", "kubeVersion")' "$CHART/Chart.yaml" || fail "Chart.yaml"
+  helm_render "$CHART" >"$TEST_TMP/default.yaml" || fail "render"
+  printf '%s\n' 'priorityClassName: system-node-critical' 'tolerations:' '  - key: gpu' '    operator: Exists' \
+    '    effect: NoSchedule' 'nodeSelector:' '  node.example.com/pool: tools' 'image:' \
+    '  digest: sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef' \
+    '  pullSecrets: [{name: regcred}]' 'metrics:' '  enabled: true' '  port: 9500' >"$TEST_TMP/v.yaml"
+  helm_render "$CHART" -f "$TEST_TMP/v.yaml" >"$TEST_TMP/custom.yaml" || fail "render custom"
+  py '
+d = objs([sys.argv[1]])[("DaemonSet", "reaper-installer")]["spec"]["template"]["spec"]
+check(not d.get("tolerations"), "no toleration by default")
+terms = d["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+check(terms == [{"matchExpressions": [{"key": "node-role.kubernetes.io/control-plane", "operator": "DoesNotExist"}]}], "not the control plane")
+check("priorityClassName" not in d and [c["name"] for c in d["containers"]] == ["idle"], "defaults")
+check(all("resources" in c for c in d["containers"] + d["initContainers"]), "resources everywhere")
+c = objs([sys.argv[2]])
+s = c[("DaemonSet", "reaper-installer")]["spec"]["template"]["spec"]
+check(s["priorityClassName"] == "system-node-critical", "priority class")
+check(s["tolerations"][0]["key"] == "gpu" and s["nodeSelector"] == {"kubernetes.io/os": "linux", "node.example.com/pool": "tools"}, "node selection (maps merge, as in Helm)")
+check(s["initContainers"][0]["image"] == "localhost/reaper-installer@sha256:" + "0123456789abcdef" * 4, "digest")
+check(s["imagePullSecrets"] == [{"name": "regcred"}], "pull secrets")
+m = [x for x in s["containers"] if x["name"] == "metrics"][0]
+check(m["command"][-3:] == ["metrics", "--listen", "0.0.0.0:9500"] and m["ports"][0]["containerPort"] == 9500, "metrics")
+check(m["readinessProbe"]["httpGet"]["path"] == "/healthz", "healthz probe")
+job = c[("Job", "reaper-cleanup")]
+check(job["spec"]["template"]["spec"]["containers"][0]["command"] == ["/bin/sh", "/opt/reaper/uninstall-all.sh"], "hook command")
+check(job["spec"]["template"]["spec"]["containers"][0]["image"] == s["initContainers"][0]["image"], "hook image")
+' "$TEST_TMP/default.yaml" "$TEST_TMP/custom.yaml" || fail "operator values"
+  helm_render "$CHART" --notes >"$TEST_TMP/notes" || fail "NOTES"
+  assert_contains "$(cat "$TEST_TMP/notes")" "kubectl label namespace NAMESPACE reaper.runtime/allowed=true"
+  helm_render "$CHART" --notes --set mode=uninstall >"$TEST_TMP/notes" || fail "NOTES"
+  assert_contains "$(cat "$TEST_TMP/notes")" "removing reaper from every node"
+}
+
+# The pre-delete hook's script: switches the DaemonSet to uninstall and waits for it; a
+# rollout that does not finish fails it (and so helm uninstall).
+test_helm_cleanup_hook_script() {
+  local k=$TEST_TMP/kubectl
+  printf '#!/bin/sh\necho "$*" >>%s/calls\ncase "$*" in\n  *"get daemonset"*) cat %s/verb ;;\n  *"rollout status"*) exit "$(cat %s/rollout)" ;;\nesac\n' \
+    "$TEST_TMP" "$TEST_TMP" "$TEST_TMP" >"$k"
+  chmod +x "$k"
+  echo install >"$TEST_TMP/verb"; echo 0 >"$TEST_TMP/rollout"
+  capture env NAMESPACE=reaper-system KUBECTL="$k" TIMEOUT_SECONDS=60 busybox sh "$TOP/deploy/installer/uninstall-all.sh"
+  assert_eq 0 "$rc" "cleanup (stderr: $err)"
+  assert_contains "$(cat "$TEST_TMP/calls")" '"value": "uninstall"'
+  assert_contains "$(cat "$TEST_TMP/calls")" "rollout status daemonset/reaper-installer --timeout=60s"
+  : >"$TEST_TMP/calls"; echo 1 >"$TEST_TMP/rollout"; echo uninstall >"$TEST_TMP/verb"
+  capture env NAMESPACE=reaper-system KUBECTL="$k" busybox sh "$TOP/deploy/installer/uninstall-all.sh"
+  assert_ne 0 "$rc" "a rollout that does not finish fails the hook"
+  assert_not_contains "$(cat "$TEST_TMP/calls")" "patch" "already uninstalling: no patch"
+  assert_contains "$err" "did not finish"
+  echo something-else >"$TEST_TMP/verb"
+  capture env NAMESPACE=reaper-system KUBECTL="$k" busybox sh "$TOP/deploy/installer/uninstall-all.sh"
+  assert_ne 0 "$rc" "an unknown DaemonSet command is left alone"
 }
