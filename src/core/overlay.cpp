@@ -229,6 +229,17 @@ struct HeldRoot {
   UniqueFd fd, lock;
 };
 
+uint64_t mount_id(int fd) {
+  struct statx st {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) != 0 || !(st.stx_mask & STATX_MNT_ID)) return 0;
+  return st.stx_mnt_id;
+}
+
+bool same_mount(int fd, const std::string& root) {
+  auto now = beneath::open_root(root, false);
+  return now && mount_id(fd) != 0 && mount_id(fd) == mount_id(now->get());
+}
+
 Result<HeldRoot> hold_root(const OverlayOptions& o) {
   for (;;) {
     { TRY_CTX(beneath::open_root(o.root, true), "overlay root"); }
@@ -238,10 +249,12 @@ Result<HeldRoot> hold_root(const OverlayOptions& o) {
     std::string shown = o.root + "/" + kRootLock;
     r.lock = TRY(beneath::open_file(r.fd.get(), kRootLock, O_RDWR | O_CREAT, 0600, shown));
     TRY(beneath::lock(r.lock.get(), LOCK_SH, o.lock_timeout_ms, shown));
+    // Still the lock on disk, on the mount that is there now: the last group's removal
+    // may have dropped the bind while we waited.
     struct stat held {}, on_disk {};
     if (::fstat(r.lock.get(), &held) == 0 &&
         ::fstatat(r.fd.get(), kRootLock, &on_disk, AT_SYMLINK_NOFOLLOW) == 0 &&
-        held.st_ino == on_disk.st_ino)
+        held.st_ino == on_disk.st_ino && same_mount(r.fd.get(), o.root))
       return r;
   }
 }
@@ -414,10 +427,11 @@ Result<GroupNamespace> ensure_group(const OverlayOptions& o, const OverlayGroup&
   HeldRoot root = TRY(hold_root(o));
   std::string key = group.key();
   auto [g, lock] = TRY(lock_group(root.fd.get(), o.root, key, true, LOCK_EX, o.lock_timeout_ms));
-  TRY_CTX(ensure_layers(g, o.size), "overlay group " + key);
   GroupNamespace out;
   auto ns = open_namespace(g);
   if (!ns) {
+    // Made with the namespace, and kept while the group exists: a rebuild finds it.
+    TRY_CTX(ensure_layers(g, o.size), "overlay group " + key);
     TRY_CTX(make_namespace(g, o.root, key), "overlay group " + key);
     ns = open_namespace(g);
     if (!ns) return failf("overlay group {}: the namespace did not persist", key);
