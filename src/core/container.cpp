@@ -13,6 +13,7 @@
 #include "core/node_config.hpp"
 #include "core/monitor.hpp"
 #include "core/process_tree.hpp"
+#include "core/stand_in.hpp"
 
 namespace reaper {
 
@@ -43,6 +44,26 @@ Result<UniqueFd> open_init(const StateStore& store, const std::string& id) {
   if (again.state.exit_status || again.status != Status::kRunning)
     return failf(ErrorKind::kNotFound, "container {:?} is not running", id);
   return fd;
+}
+
+// Launches the monitor, through a stand-in if asked, and writes the pid file: the
+// stand-in's pid, or the workload's. A pid file that cannot be written kills the workload.
+Result<Launched> launch(const MonitorSpec& ms, bool stand_in, const std::string& pid_file) {
+  Launched l;
+  pid_t named = -1;
+  if (stand_in) {
+    StandIn s = TRY(launch_stand_in(ms));
+    l.pid = s.workload_pid;
+    named = s.pid;
+  } else {
+    l = TRY(launch_monitor(ms));
+    named = l.pid;
+  }
+  if (auto written = write_pid_file(pid_file, named); !written) {
+    ::kill(l.pid, SIGKILL);  // its exit is not recorded yet: still ours
+    return std::unexpected(written.error());
+  }
+  return l;
 }
 
 }  // namespace
@@ -82,17 +103,14 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   ms.mounts = std::move(plan);
   apply_io(ms, opts.io);
   ms.gated = true;
-  auto launched = launch_monitor(ms);
-  Result<void> recorded = launched ? write_pid_file(opts.pid_file, launched->pid)
-                                   : Result<void>(std::unexpected(launched.error()));
-  if (!recorded) {
-    if (launched) ::kill(launched->pid, SIGKILL);
+  auto launched = launch(ms, opts.stand_in, opts.pid_file);
+  if (!launched) {
     // Nothing half-made stays behind: wait for the monitor, then drop the directory.
     auto ignored = wait_monitor_gone(dir);
     (void)ignored;
     auto removed = files::remove_tree(dir);
     (void)removed;
-    return std::unexpected(recorded.error());
+    return std::unexpected(launched.error());
   }
   return launched;
 }
@@ -125,20 +143,20 @@ std::vector<pid_t> Containers::live_monitors(const std::string& id) const {
   return roots;
 }
 
-Result<void> Containers::signal_recorded(const std::string& dir, const std::string& what,
+Result<void> Containers::signal_recorded(const std::string& dir, const std::string& not_running,
                                          int sig) const {
   Observed o = TRY(store_.observe_dir(dir));
-  if (o.status == Status::kStopped) return failf(ErrorKind::kNotFound, "{} is not running", what);
+  if (o.status == Status::kStopped) return fail(ErrorKind::kNotFound, not_running);
   // The monitor records the exit before it reaps, so a pidfd opened while the state
   // shows no exit refers to our process, never to one that reused its pid.
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, o.state.pid, 0));
-  if (pidfd < 0) return failf(ErrorKind::kNotFound, "{} is not running", what);
+  if (pidfd < 0) return fail(ErrorKind::kNotFound, not_running);
   UniqueFd guard(pidfd);
   Observed again = TRY(store_.observe_dir(dir));
-  if (again.state.exit_status) return failf(ErrorKind::kNotFound, "{} is not running", what);
+  if (again.state.exit_status) return fail(ErrorKind::kNotFound, not_running);
   if (::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) != 0) {
-    if (errno == ESRCH) return failf(ErrorKind::kNotFound, "{} is not running", what);
-    return sys_error("signal " + what);
+    if (errno == ESRCH) return fail(ErrorKind::kNotFound, not_running);
+    return sys_error("signal " + not_running);
   }
   return {};
 }
@@ -149,12 +167,14 @@ Result<void> Containers::kill(const std::string& id, int sig, bool all) {
     signal_descendants(live_monitors(id), sig);
     return {};
   }
-  return signal_recorded(store_.dir(id), fmt::format("container {:?}", id), sig);
+  // runc's words: its callers (containerd's runc shim) match "container not running".
+  return signal_recorded(store_.dir(id), fmt::format("container not running: {:?}", id), sig);
 }
 
 Result<void> Containers::kill_exec(const std::string& id, const std::string& exec_id, int sig) {
   TRY(validate_id(exec_id, "exec id"));
-  return signal_recorded(store_.exec_dir(id, exec_id), fmt::format("exec {:?}", exec_id), sig);
+  return signal_recorded(store_.exec_dir(id, exec_id), fmt::format("exec {:?} is not running", exec_id),
+                         sig);
 }
 
 Result<void> Containers::remove(const std::string& id, bool force) {
@@ -165,8 +185,8 @@ Result<void> Containers::remove(const std::string& id, bool force) {
   }
   std::string dir = store_.dir(id);
   auto o = store_.observe(id);
-  if (o && o->status == Status::kRunning && !force)
-    return failf(ErrorKind::kFailedPrecondition, "container {:?} is running: stop it first or use --force", id);
+  if (o && (o->status == Status::kRunning || o->status == Status::kPaused) && !force)
+    return failf(ErrorKind::kFailedPrecondition, "container {:?} is {}: stop it first or use --force", id, status_name(o->status));
   // Whatever is left of the tree (a held workload, a running one with --force,
   // daemons that outlived a stopped workload) goes, then its monitors end by themselves.
   signal_descendants(live_monitors(id), SIGKILL);
@@ -207,13 +227,14 @@ Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
   ms.join_mounts_fd = init->get();
   apply_io(ms, opts.io);
   ms.gated = false;
-  auto launched = launch_monitor(ms);
+  auto launched = launch(ms, opts.stand_in && opts.detach, opts.pid_file);
   if (!launched) {
-    auto ignored = files::remove_tree(dir);
+    auto ignored = wait_monitor_gone(dir);
     (void)ignored;
+    auto removed = files::remove_tree(dir);
+    (void)removed;
     return std::unexpected(launched.error());
   }
-  TRY(write_pid_file(opts.pid_file, launched->pid));
   return launched;
 }
 
@@ -256,6 +277,14 @@ Result<int> Containers::wait(const std::string& id) {
 Result<std::vector<pid_t>> Containers::pids(const std::string& id) const {
   TRY(store_.observe(id));
   std::vector<pid_t> out;
+  // Stand-ins first (the pids a runc caller holds): alive while their exit is not recorded.
+  std::vector<std::string> dirs = exec_dirs(id);
+  dirs.insert(dirs.begin(), store_.dir(id));
+  for (const auto& d : dirs) {
+    auto o = store_.observe_dir(d);
+    if (!o || o->state.stand_in_pid <= 0 || o->state.exit_status) continue;
+    if (auto p = read_proc(o->state.stand_in_pid); p && p->state != 'Z') out.push_back(p->pid);
+  }
   for (const auto& p : descendants(live_monitors(id))) out.push_back(p.pid);
   return out;
 }

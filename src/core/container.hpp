@@ -29,6 +29,8 @@ struct CreateOptions {
   ProcessIo io;
   // Set when the caller already parsed config.json (the shim); otherwise it is read.
   std::optional<oci::Spec> spec;
+  // The pid file names a stand-in (stand_in.hpp) the caller can wait for: runc's contract.
+  bool stand_in = false;
 };
 
 struct ExecOptions {
@@ -38,6 +40,7 @@ struct ExecOptions {
   std::string pid_file;
   ProcessIo io;
   bool detach = false;
+  bool stand_in = false;  // as for CreateOptions (detached execs only)
 };
 
 class Containers {
@@ -51,6 +54,10 @@ class Containers {
   Result<void> kill(const std::string& id, int sig, bool all);
   Result<void> kill_exec(const std::string& id, const std::string& exec_id, int sig);
   Result<void> remove(const std::string& id, bool force);
+  // Stops every process of a running container with SIGSTOP / continues a paused one
+  // (container_pause.cpp: there is no cgroup freezer).
+  Result<void> pause(const std::string& id);
+  Result<void> resume(const std::string& id);
   // Foreground: the process's exit status. Detached: 0 once it has been exec'd.
   Result<int> exec(const ExecOptions& opts);
   // Detached exec for callers that watch the exit themselves.
@@ -67,8 +74,9 @@ class Containers {
   // The monitors still alive for a container and its exec'd processes.
   std::vector<pid_t> live_monitors(const std::string& id) const;
   std::vector<std::string> exec_dirs(const std::string& id) const;
-  // Signals the process recorded in `dir`, unless its exit has been recorded.
-  Result<void> signal_recorded(const std::string& dir, const std::string& what, int sig) const;
+  // Signals the process recorded in `dir`; fails with `not_running` once its exit is recorded.
+  Result<void> signal_recorded(const std::string& dir, const std::string& not_running,
+                               int sig) const;
 
   StateStore store_;
 };

@@ -23,6 +23,35 @@
 namespace reaper {
 namespace {
 
+// The stand-in watch (MonitorSpec::stand_in): the workload's pid while its exit is not
+// recorded, and the stand-in's. Read by a signal handler, so plain globals.
+volatile sig_atomic_t g_watched_child = 0;
+volatile sig_atomic_t g_stand_in = 0;
+constexpr int kStandInGoneSignal = SIGUSR1;  // our parent-death signal
+
+// The stand-in is gone (killed: it exits by itself only after the exit is recorded): the
+// caller already saw "its" process end, so the workload must end too. The pid is safe to
+// signal: it is cleared before the workload is reaped.
+void kill_if_stand_in_gone() {
+  pid_t child = g_watched_child;
+  if (child > 0 && ::getppid() != g_stand_in) ::kill(child, SIGKILL);
+}
+
+void on_stand_in_gone(int) { kill_if_stand_in_gone(); }
+
+// Set up before anything can be spawned: a parent that is already gone fails the launch.
+Result<void> watch_stand_in(pid_t stand_in) {
+  g_stand_in = stand_in;
+  struct sigaction sa {};
+  sa.sa_handler = on_stand_in_gone;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (::sigaction(kStandInGoneSignal, &sa, nullptr) != 0) return sys_error("sigaction");
+  if (::prctl(PR_SET_PDEATHSIG, kStandInGoneSignal) != 0) return sys_error("PR_SET_PDEATHSIG");
+  if (::getppid() != stand_in) return fail("the stand-in exited during create");
+  return {};
+}
+
 Result<UniqueFd> take_lock(const std::string& path) {
   UniqueFd fd = TRY(files::open(path, O_RDWR | O_CREAT, 0600));
   if (::flock(fd.get(), LOCK_EX) != 0) return sys_error("flock " + path);
@@ -89,6 +118,7 @@ class Monitor {
     if (::setsid() < 0) return sys_error("setsid");
     ::prctl(PR_SET_NAME, "reaper-monitor");  // what `ps` shows for it
     if (::chdir("/") != 0) return sys_error("chdir /");
+    if (spec_.stand_in) TRY(watch_stand_in(spec_.initial.stand_in_pid));
     monitor_lock_ = TRY(take_lock(spec_.dir + "/monitor.lock"));
     running_lock_ = TRY(take_lock(spec_.dir + "/running.lock"));
     if (spec_.gated) control_ = TRY(listen_control(spec_.dir));
@@ -116,6 +146,10 @@ class Monitor {
     // that stays to hold its group's namespace must not become part of this container.
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("PR_SET_CHILD_SUBREAPER");
     child_ = TRY(spawn(spec_.process, stdio, spec_.gated, enter));
+    if (spec_.stand_in) {
+      g_watched_child = child_.pid;
+      kill_if_stand_in_gone();  // it may have died while we spawned
+    }
     // The group stays marked in use while this monitor lives; the clones and the
     // namespace fd were for the child.
     if (prepared) group_in_use_ = std::move(prepared->group.in_use);
@@ -205,7 +239,9 @@ class Monitor {
   // Records the workload's exit; `info` comes from a WNOWAIT waitid, so the pid is
   // still ours (a zombie) while we write.
   void record_exit(const siginfo_t& info) {
+    g_watched_child = 0;  // about to be reaped: its pid is no longer ours to signal
     state_.exit_status = exit_status_from_wait(info.si_code, info.si_status);
+    if (info.si_code != CLD_EXITED) state_.exit_signal = info.si_status;
     state_.exited_ns = now_ns();
     auto ignored = save_state(spec_.dir, state_);
     (void)ignored;

@@ -42,6 +42,10 @@ struct MonitorSpec {
   int join_mounts_fd = -1;
   // A pod sandbox runs reaper's own do-nothing process and needs neither.
   bool sandbox = false;
+  // The launching process is a stand-in (stand_in.hpp) whose pid a runc caller waits for:
+  // if it dies before the workload's exit is recorded, the workload is killed, so the
+  // caller's pid and the workload never disagree. initial.stand_in_pid names it.
+  bool stand_in = false;
 };
 
 struct Launched {

@@ -30,11 +30,16 @@ Result<int> parse_signal(std::string_view text) {
   if (text[0] >= '0' && text[0] <= '9') {
     int n = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > SIGRTMAX)
+    // 0 signals nothing and only checks that the process is there, as kill(2) does.
+    if (ec != std::errc() || end != text.data() + text.size() || n < 0 || n > SIGRTMAX)
       return failf("invalid signal {:?}", text);
     return n;
   }
-  std::string_view name = text;
+  // Names in any case, with or without SIG (runc upper-cases them too).
+  std::string upper(text);
+  for (char& c : upper)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  std::string_view name = upper;
   if (name.starts_with("SIG")) name.remove_prefix(3);
   for (const auto& s : kSignals)
     if (s.name == name) return s.number;

@@ -19,6 +19,7 @@ std::string_view status_name(Status s) {
   switch (s) {
     case Status::kCreated: return "created";
     case Status::kRunning: return "running";
+    case Status::kPaused: return "paused";
     case Status::kStopped: return "stopped";
   }
   return "unknown";
@@ -45,10 +46,12 @@ std::string to_json(const ProcessState& s) {
   o["bundle"] = s.bundle;
   o["pid"] = s.pid;
   o["monitorPid"] = s.monitor_pid;
+  if (s.stand_in_pid > 0) o["standInPid"] = s.stand_in_pid;
   o["createdNs"] = s.created_ns;
   if (s.started_ns) o["startedNs"] = *s.started_ns;
   if (s.exited_ns) o["exitedNs"] = *s.exited_ns;
   if (s.exit_status) o["exitStatus"] = *s.exit_status;
+  if (s.exit_signal) o["exitSignal"] = *s.exit_signal;
   if (!s.error.empty()) o["error"] = s.error;
   o["terminal"] = s.terminal;
   if (!s.overlay_group.empty()) o["overlay_group"] = s.overlay_group;
@@ -70,9 +73,11 @@ Result<ProcessState> state_from_json(std::string_view text) {
     s.pid = json::value_to<pid_t>(o.at("pid"));
     s.monitor_pid = json::value_to<pid_t>(o.at("monitorPid"));
     s.created_ns = json::value_to<int64_t>(o.at("createdNs"));
+    if (auto* p = o.if_contains("standInPid")) s.stand_in_pid = json::value_to<pid_t>(*p);
     if (auto* p = o.if_contains("startedNs")) s.started_ns = json::value_to<int64_t>(*p);
     if (auto* p = o.if_contains("exitedNs")) s.exited_ns = json::value_to<int64_t>(*p);
     if (auto* p = o.if_contains("exitStatus")) s.exit_status = json::value_to<int>(*p);
+    if (auto* p = o.if_contains("exitSignal")) s.exit_signal = json::value_to<int>(*p);
     if (auto* p = o.if_contains("error")) s.error = json::value_to<std::string>(*p);
     if (auto* p = o.if_contains("terminal")) s.terminal = p->as_bool();
     if (auto* p = o.if_contains("overlay_group")) s.overlay_group = json::value_to<std::string>(*p);
@@ -149,6 +154,7 @@ Result<Observed> StateStore::observe_dir(const std::string& d) const {
     if (o.state.error.empty()) o.state.error = "monitor exited before the workload did";
   } else {
     o.status = o.state.started_ns ? Status::kRunning : Status::kCreated;
+    if (o.status == Status::kRunning && files::exists(d + "/" + kPausedFile)) o.status = Status::kPaused;
   }
   return o;
 }

@@ -7,6 +7,7 @@
 //                           without trusting a pid, and "wait until it is gone" without polling
 //     running.lock          flock()ed by the monitor until the workload's exit is recorded
 //     control.sock          the monitor listens here until `start`
+//     paused                present while `reaper-runtime pause` holds the container stopped
 //     execs/<exec-id>/      the same files for each exec'd process
 #include <sys/types.h>
 
@@ -20,7 +21,7 @@
 
 namespace reaper {
 
-enum class Status { kCreated, kRunning, kStopped };
+enum class Status { kCreated, kRunning, kPaused, kStopped };
 std::string_view status_name(Status s);
 
 struct ProcessState {
@@ -28,10 +29,13 @@ struct ProcessState {
   std::string bundle;
   pid_t pid = 0;          // the workload (or exec'd process)
   pid_t monitor_pid = 0;  // the process that spawned and waits for it
+  // The process a runc caller was given instead of `pid` (stand_in.hpp); 0 if none.
+  pid_t stand_in_pid = 0;
   int64_t created_ns = 0;
   std::optional<int64_t> started_ns;
   std::optional<int64_t> exited_ns;
   std::optional<int> exit_status;
+  std::optional<int> exit_signal;  // the signal that ended it, if one did (exit_status 128+N)
   std::string error;  // why the process failed to start, if it did
   bool terminal = false;
   std::string overlay_group;  // the key of the overlay group it runs in
@@ -49,6 +53,8 @@ std::string to_json(const ProcessState& s);
 Result<ProcessState> state_from_json(std::string_view text);
 std::string format_time(int64_t ns);  // RFC 3339 with nanoseconds, UTC
 int64_t now_ns();
+
+inline constexpr const char* kPausedFile = "paused";
 
 class StateStore {
  public:

@@ -26,6 +26,9 @@ constexpr Verb kVerbs[] = {
     {"list", verb_list, "list [--format table|json] [--quiet]"},
     {"ps", verb_ps, "ps [--format table|json] ID"},
     {"features", verb_features, "features"},
+    {"pause", verb_pause, "pause ID"},
+    {"resume", verb_resume, "resume ID"},
+    {"update", verb_update, "update [--resources FILE|-] ID"},
 };
 
 void usage() {
@@ -33,10 +36,15 @@ void usage() {
   for (const auto& v : kVerbs) fmt::print(stderr, "  {}\n", v.usage);
 }
 
+bool g_log_to_file = false;
+
 }  // namespace
 
 int report(const Error& e) {
   log::error("{}", e.describe());
+  // runc prints its error on stderr as well: its callers put stderr into their own errors
+  // (containerd's runc shim matches "container not running" and "does not exist" in it).
+  if (g_log_to_file) fmt::print(stderr, "reaper-runtime: {}\n", e.describe());
   return 1;
 }
 
@@ -62,8 +70,15 @@ int main(int argc, char** argv) {
     log::error("invalid --log-format {:?}: text or json", format);
     return 1;
   }
-  if (auto ok = log::init("reaper-runtime", args->get("--log"), format == "json", args->has("--debug")); !ok)
-    return report(ok.error());
+  // A log that cannot be opened (a caller cleaning up after its bundle directory is gone)
+  // must not fail the verb: diagnostics then go to stderr.
+  g_log_to_file = !args->get("--log").empty();
+  if (auto ok = log::init("reaper-runtime", args->get("--log"), format == "json", args->has("--debug")); !ok) {
+    g_log_to_file = false;
+    auto fallback = log::init("reaper-runtime", "", format == "json", args->has("--debug"));
+    (void)fallback;
+    log::warn("{}: logging to stderr", ok.error().describe());
+  }
   if (args->has("--version") || (!args->positionals.empty() && args->positionals[0] == "version")) {
     fmt::print("{}\n", version_string());
     return 0;

@@ -4,6 +4,7 @@
 #include "core/args.hpp"
 #include "core/container.hpp"
 #include "core/files.hpp"
+#include "core/stand_in.hpp"
 #include "runtime/verbs.hpp"
 
 namespace reaper::runtime {
@@ -85,6 +86,11 @@ int verb_exec(const Globals& g, int argc, char** argv) {
   o.pid_file = a->get("--pid-file");
   o.io.console_socket = a->get("--console-socket");
   o.detach = a->has("--detach");
+  if (o.detach) {  // as for create: a stand-in for a caller that adopts orphans
+    auto adopts = parent_adopts_orphans();
+    if (!adopts) return report(adopts.error());
+    o.stand_in = *adopts;
+  }
   auto status = c.exec(o);
   if (!status) return report(status.error());
   return *status;

@@ -21,6 +21,9 @@ int verb_exec(const Globals& g, int argc, char** argv);
 int verb_list(const Globals& g, int argc, char** argv);
 int verb_ps(const Globals& g, int argc, char** argv);
 int verb_features(const Globals& g, int argc, char** argv);
+int verb_pause(const Globals& g, int argc, char** argv);
+int verb_resume(const Globals& g, int argc, char** argv);
+int verb_update(const Globals& g, int argc, char** argv);
 
 // Reports an error through the log and returns the CLI's failure status (1).
 int report(const Error& e);

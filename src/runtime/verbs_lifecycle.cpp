@@ -8,6 +8,7 @@
 #include "core/container.hpp"
 #include "core/log.hpp"
 #include "core/signals.hpp"
+#include "core/stand_in.hpp"
 #include "runtime/verbs.hpp"
 
 namespace reaper::runtime {
@@ -57,6 +58,11 @@ int verb_create(const Globals& g, int argc, char** argv) {
   if (!a) return report(a.error());
   auto opts = create_options(*a);
   if (!opts) return report(opts.error());
+  // For a caller that adopts orphans (runc's callers: containerd's runc shim, conmon) the
+  // pid file names a stand-in it can wait for (core/stand_in.hpp).
+  auto adopts = parent_adopts_orphans();
+  if (!adopts) return report(adopts.error());
+  opts->stand_in = *adopts;
   auto launched = Containers(g.root).create(*opts);
   if (!launched) return report(launched.error());
   return 0;
@@ -76,6 +82,11 @@ int verb_run(const Globals& g, int argc, char** argv) {
   if (!a) return report(a.error());
   auto opts = create_options(*a);
   if (!opts) return report(opts.error());
+  if (a->has("--detach")) {  // in the foreground, we wait ourselves
+    auto adopts = parent_adopts_orphans();
+    if (!adopts) return report(adopts.error());
+    opts->stand_in = *adopts;
+  }
   Containers c(g.root);
   if (auto launched = c.create(*opts); !launched) return report(launched.error());
   auto started = c.start(opts->id);

@@ -17,7 +17,8 @@ json::object oci_state(const Observed& o) {
   s["ociVersion"] = "1.0.2";
   s["id"] = o.state.id;
   s["status"] = status_name(o.status);
-  s["pid"] = o.state.pid;
+  // The pid the caller was given: the stand-in's when there is one (stand_in.hpp).
+  s["pid"] = o.state.stand_in_pid > 0 ? o.state.stand_in_pid : o.state.pid;
   s["bundle"] = o.state.bundle;
   json::object ann;
   for (const auto& [k, v] : o.state.annotations) ann[k] = v;
@@ -65,7 +66,8 @@ int verb_list(const Globals& g, int argc, char** argv) {
   } else {
     fmt::print("{:<24} {:<8} {:<8} {:<40} {}\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
     for (const auto& o : all)
-      fmt::print("{:<24} {:<8} {:<8} {:<40} {}\n", o.state.id, o.state.pid, status_name(o.status),
+      fmt::print("{:<24} {:<8} {:<8} {:<40} {}\n", o.state.id,
+                 o.state.stand_in_pid > 0 ? o.state.stand_in_pid : o.state.pid, status_name(o.status),
                  o.state.bundle, format_time(o.state.created_ns));
   }
   return 0;
