@@ -95,7 +95,8 @@ test_runc_shim_exec_ps_and_delete() {
   capture cctr task ps c-exec
   assert_eq 0 "$rc" "ctr task ps (stderr: $err)"
   assert_contains "$out" "$(task_pid c-exec)" "ctr task ps lists the task pid"
-  assert_contains "$out" "ExecID:e2" "ctr task ps names the exec"
+  # 1.6 prints ExecID:e2, later versions exec_id:"e2"
+  [[ $out =~ ExecID:e2|exec_id:\"e2\" ]] || fail "ctr task ps does not name the exec e2: $out"
   local sleeper
   sleeper=$(marked_pids "$MARK" | while read -r p; do [[ $(proc_cmdline "$p") == "/bin/sleep 999" ]] && echo "$p"; done)
   [[ -n $sleeper ]] || fail "the exec'd sleep is not running"
@@ -126,5 +127,52 @@ test_runc_shim_delete_kills_escaped_daemons_and_overlay_holds() {
   assert_eq 0 "$rc" "ctr run (stderr: $err; log: $(containerd_log_tail 15))"
   assert_eq written "$out" "the workload reads its own write"
   assert_no_file "$probe"
+  assert_nothing_left_behind
+}
+
+# A terminal exec: the runc shim sends --console-socket with --process; the PTY master
+# reaches ctr, input and the exit code come back through the stand-in.
+test_runc_shim_exec_with_a_terminal() {
+  engine_up
+  capture erun_rootfs -d c-tty /bin/sleep 1000
+  assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
+  wait_task_status c-tty RUNNING 10 || fail "c-tty not RUNNING"
+  ctr_argv
+  capture pty_run 25 90 --send $'typed\r' --after 'PROMPT>' -- "${CTR_ARGV[@]}" task exec -t \
+    --fifo-dir "$CTRD_FIFO" --exec-id t1 c-tty sh -c 'tty; printf "PROMPT>"; read l; echo "got=$l"; exit 6'
+  out=$(strip_cr "$out")
+  assert_eq 6 "$rc" "exec -t exit status (output: $out; stderr: $err)"
+  [[ $out =~ /dev/pts/[0-9]+ ]] || fail "tty in exec -t did not print /dev/pts/N: $out"
+  assert_contains "$out" "got=typed" "input to exec -t"
+  cctr task kill -s KILL c-tty
+  wait_task_status c-tty STOPPED 10 || fail "c-tty not STOPPED"
+  cctr task delete c-tty >/dev/null 2>&1
+  cctr container delete c-tty || fail "container delete"
+  assert_nothing_left_behind
+}
+
+# pause and resume without a freezer: the workload is stopped (T) and continued; state says so.
+test_runc_shim_pause_and_resume() {
+  engine_up
+  capture erun_rootfs -d c-pause /bin/sleep 1000
+  assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
+  wait_task_status c-pause RUNNING 10 || fail "c-pause not RUNNING"
+  local sleeper
+  sleeper=$(marked_pids "$MARK")
+  [[ $sleeper =~ ^[0-9]+$ ]] || fail "expected one marked process, got: $sleeper"
+  capture cctr task pause c-pause
+  assert_eq 0 "$rc" "task pause (stderr: $err)"
+  wait_task_status c-pause PAUSED 10 || fail "c-pause not PAUSED"
+  assert_eq T "$(proc_stat "$sleeper" | cut -d' ' -f1)" "state of the paused workload"
+  assert_eq paused "$(rt_state c-pause | json_field status)" "reaper-runtime state"
+  capture cctr task resume c-pause
+  assert_eq 0 "$rc" "task resume (stderr: $err)"
+  wait_task_status c-pause RUNNING 10 || fail "c-pause not RUNNING after resume"
+  assert_ne T "$(proc_stat "$sleeper" | cut -d' ' -f1)" "state after resume"
+  assert_eq running "$(rt_state c-pause | json_field status)" "reaper-runtime state after resume"
+  cctr task kill -s KILL c-pause
+  wait_task_status c-pause STOPPED 10 || fail "c-pause not STOPPED"
+  cctr task delete c-pause >/dev/null 2>&1
+  cctr container delete c-pause || fail "container delete"
   assert_nothing_left_behind
 }
