@@ -80,7 +80,6 @@ void detach_from_caller() {
 [[noreturn]] void stand_in_for(int notify, int workload, int dirfd) {
   sigset_t all;
   sigfillset(&all);
-  ::sigprocmask(SIG_SETMASK, &all, nullptr);
   UniqueFd sigs(::signalfd(-1, &all, SFD_CLOEXEC));
   for (;;) {
     pollfd fds[2] = {{notify, POLLIN, 0}, {sigs.get(), POLLIN, 0}};
@@ -118,6 +117,12 @@ int open_workload(pid_t pid, int dirfd) {
 
 // In the forked stand-in: launch the monitor, answer on `report`, then stand in.
 [[noreturn]] void run_stand_in(MonitorSpec spec, int report) {
+  // Blocked from the start: a signal the caller sends as soon as it has our pid waits in
+  // the queue for the signalfd instead of killing us. (The monitor and the workload set
+  // their own masks.)
+  sigset_t all;
+  sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);
   spec.stand_in = true;
   spec.initial.stand_in_pid = ::getpid();
   spec.notify_exit = true;

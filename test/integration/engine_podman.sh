@@ -74,3 +74,21 @@ test_podman_kill_and_overlay_protects_the_host() {
   engine_gone "$PMARK" "after podman rm"
   assert_no_file "$probe"
 }
+
+# Terminals: conmon passes --console-socket to create and exec; the workload's stdio is a
+# PTY, input reaches it, the exit code comes back.
+test_podman_terminal_run_and_exec() {
+  podman_up
+  capture prun --rm -t /bin/sh -c 'tty; exit 5'
+  assert_eq 5 "$rc" "podman run -t exit code (stderr: $err)"
+  [[ $out =~ /dev/pts/[0-9]+ ]] || fail "podman run -t: no PTY: $out"
+  capture prun -d --name p-t /bin/sleep 1000
+  assert_eq 0 "$rc" "podman run -d (stderr: $err)"
+  capture pman exec -it p-t /bin/sh -c 'tty; read x; echo "got=$x"; exit 4' <<<"typed"
+  assert_eq 4 "$rc" "podman exec -it exit code (stderr: $err)"
+  [[ $out =~ /dev/pts/[0-9]+ ]] || fail "podman exec -it: no PTY: $out"
+  assert_contains "$out" "got=typed" "input to podman exec -it"
+  pman rm -f -t 0 p-t >/dev/null || fail "podman rm -f"
+  engine_gone "$PMARK" "after podman rm -f"
+  assert_root_empty "reaper-runtime's state after podman rm -f"
+}
