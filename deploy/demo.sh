@@ -9,7 +9,16 @@ export REAPER="$top/build/reaper" BUILD="$top/build"
 source "$top/test/lib/containerd.sh"
 work=$(mktemp -d /tmp/reaper-demo.XXXXXX)
 export REAPER_ROOT="$work/reaper"   # where the shim keeps container state (default /run/reaper)
-trap 'containerd_stop; rm -rf "$work"' EXIT
+export REAPER_OVERLAY_ROOT="$work/overlay"   # the demo's own overlay groups (default /run/reaper/overlay)
+# At the end nothing stays: containerd and its shims stopped, the overlay groups removed
+# (their layers, namespaces and helpers; the root's self-bind goes with the last one).
+finish() {
+  containerd_stop
+  "$REAPER" overlay gc --idle 0 >/dev/null || echo "demo: could not remove the overlay groups under $REAPER_OVERLAY_ROOT" >&2
+  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
+  rm -rf "$work"
+}
+trap finish EXIT
 containerd_start 1.6 --no-cri || exit 1
 mkdir -p "$work/rootfs"   # reaper ignores the rootfs: the host's own binaries run
 

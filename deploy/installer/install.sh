@@ -37,7 +37,19 @@
 #   REAPER_INSTALL_TEMPLATES      dir with reaper-v2.toml and reaper-v3.toml
 #   REAPER_INSTALL_SHIM_ROOT      /run/reaper: the shim's state root (REAPER_ROOT); uninstall
 #                                 refuses while containers have state there
-#   REAPER_INSTALL_FORCE=1        uninstall even while reaper containers exist
+#   REAPER_INSTALL_FORCE=1        uninstall even while reaper containers exist (their
+#                                 overlay groups and state are kept, and said so)
+#   REAPER_OVERLAY_ROOT           the overlay root, if not REAPER_OVERLAY_ROOT of the node's
+#                                 reaper.conf or /run/reaper/overlay (as reaper reads it)
+#
+# One run at a time per node: a second one while a first holds ROOT/run/reaper-installer.lock
+# (a directory with the holder's pid) stops at once with an error and changes nothing.
+#
+# uninstall removes, besides what install added: reaper's overlay groups (their tmpfs layers,
+# namespaces and `reaper-overlay hold` helpers, through `reaper overlay gc --idle 0` on the
+# node), then reaper's empty state directories (REAPER_INSTALL_SHIM_ROOT, the overlay root).
+# It refuses while reaper containers have state; with REAPER_INSTALL_FORCE=1 it says which
+# groups and directories it kept and why.
 #
 # How containerd's configuration is changed (docs/install.md):
 #   version = 3 (containerd 2.x): drop-in CONFD/reaper.toml (deploy/containerd/reaper-v3.toml),
@@ -160,12 +172,40 @@ set -f
 # Scratch files (never renamed into place: write_file makes its own temp file beside
 # its target); removed on exit.
 TMP=""
-cleanup() { [ -z "$TMP" ] || rm -rf "$TMP"; }
+LOCK_HELD=""
+cleanup() {
+  [ -z "$TMP" ] || rm -rf "$TMP"
+  [ -z "$LOCK_HELD" ] || release_lock
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 make_tmp() {
   [ -n "$TMP" ] && return 0
   TMP=$(mktemp -d "${TMPDIR:-/tmp}/reaper-installer.XXXXXX") || die "mktemp in ${TMPDIR:-/tmp} failed"
+}
+
+# ------------------------------------------------------------------ lock
+# mkdir is atomic; the directory holds the owner's pid. A lock whose owner is gone (killed,
+# or a reboot: /run is a tmpfs) is taken over.
+LOCK_PARENT_MADE=0
+acquire_lock() {
+  _ld=$(host /run/reaper-installer.lock)
+  if [ ! -d "$(host /run)" ]; then mkdir "$(host /run)" && LOCK_PARENT_MADE=1; fi
+  if ! mkdir "$_ld" 2>/dev/null; then
+    _owner=$(cat "$_ld/pid" 2>/dev/null || true)
+    if [ -n "$_owner" ] && kill -0 "$_owner" 2>/dev/null; then
+      [ "$LOCK_PARENT_MADE" = 0 ] || rmdir "$(host /run)"
+      die "another install.sh (pid $_owner) is running on this node (lock /run/reaper-installer.lock); nothing was changed"
+    fi
+    note "taking over the lock of a run that is gone (pid ${_owner:-unknown})"
+    rm -rf "$_ld" && mkdir "$_ld" || die "cannot take /run/reaper-installer.lock"
+  fi
+  echo $$ >"$_ld/pid"
+  LOCK_HELD=$_ld
+}
+release_lock() {
+  rm -rf "$LOCK_HELD"; LOCK_HELD=""
+  [ "$LOCK_PARENT_MADE" = 0 ] || rmdir "$(host /run)" 2>/dev/null || true
 }
 
 # ------------------------------------------------------------------ state
@@ -651,6 +691,7 @@ do_install() {
     echo "REAPER_CONF=$reaper_conf"
     echo "DIRS_CREATED=$(echo $dirs_created)"
     echo "NODE_LABEL=$NODE_LABEL"
+    echo "NODE_LABELLED=$NODE"
     echo "VERSION=$_ver"
   } >"$TMP/state"
   same_file "$TMP/state" "$H_STATE/state" || write_file "$H_STATE/state" 0644 <"$TMP/state"
@@ -668,6 +709,60 @@ reaper_containers() {  # number of reaper containers the shim keeps state for on
   for _s in "$(host "$SHIM_ROOT")"/*/*/state.json; do [ -f "$_s" ] && _n=$((_n + 1)); done
   set -f
   echo "$_n"
+}
+
+# The node's overlay root, as reaper reads it: the environment, reaper.conf, the default.
+overlay_root() {
+  if [ -n "${REAPER_OVERLAY_ROOT:-}" ]; then echo "$REAPER_OVERLAY_ROOT"; return 0; fi
+  _v=$(sed -n 's/^[[:space:]]*REAPER_OVERLAY_ROOT[[:space:]]*=[[:space:]]*//p' "$(host /etc/reaper/reaper.conf)" 2>/dev/null |
+    tail -n 1 | sed 's/[[:space:]]*$//; s/^"\(.*\)"$/\1/; s/^'"'"'\(.*\)'"'"'$/\1/')
+  echo "${_v:-/run/reaper/overlay}"
+}
+
+# `reaper-overlay hold` helpers of groups under the overlay root: "PID DIR" lines.
+overlay_holders() {  # overlay_holders NODE_OVERLAY_ROOT
+  set +f
+  for _p in /proc/[0-9]*; do
+    _c=$(tr '\0' ' ' <"$_p/cmdline" 2>/dev/null) || continue
+    case $_c in
+      "reaper-overlay hold $1/"*) echo "${_p#/proc/} ${_c#reaper-overlay hold }" ;;
+    esac
+  done
+  set -f
+}
+
+# What reaper's runtime left on the node: overlay groups (tmpfs layers, namespaces, their
+# hold helpers, the root's self-bind with the last group), then empty state directories.
+# What has to stay (groups in use by running containers, with REAPER_INSTALL_FORCE=1) is
+# named, with the reason.
+remove_runtime_state() {  # remove_runtime_state BIN_DIR
+  _ovr=$(overlay_root)
+  if [ ! -x "$(host "$1/reaper")" ]; then
+    note "warning: $1/reaper is missing: overlay groups under $_ovr not removed"
+    return 0
+  fi
+  if [ "$ROOT" = / ]; then _rcmd="$1/reaper"; else _rcmd="$HOST_EXEC $1/reaper"; fi
+  # shellcheck disable=SC2086
+  _gc=$($_rcmd overlay gc --idle 0 2>&1) ||
+    die "'$_rcmd overlay gc --idle 0' failed: $_gc; the node label is removed, nothing else was changed"
+  [ -z "$_gc" ] || printf '%s\n' "$_gc" | sed "s/^/$prog: overlay: /"
+  # shellcheck disable=SC2086
+  _left=$($_rcmd overlay list 2>/dev/null | awk 'NR > 1 { print $1 }' | tr '\n' ' ')
+  if [ -n "$_left" ]; then
+    note "kept overlay groups in use by running containers (REAPER_INSTALL_FORCE=1): $_left- remove them with 'reaper overlay rm' once those containers are gone"
+  else
+    # Helpers of groups that no longer exist only wait to be killed.
+    overlay_holders "$_ovr" | while read -r _pid _dir; do
+      kill "$_pid" 2>/dev/null && note "overlay: stopped the helper $_pid holding $_dir"
+    done
+  fi
+  # Empty directories only, innermost first: never anything a container still has.
+  for _d in "$_ovr" "$SHIM_ROOT"; do
+    _hd=$(host "$_d")
+    [ -d "$_hd" ] || continue
+    find "$_hd" -depth -type d -empty -exec rmdir {} \; 2>/dev/null || true
+    [ ! -d "$_hd" ] || note "kept $_d: it is not empty (or still mounted): $(ls -A "$_hd" | tr '\n' ' ')"
+  done
 }
 
 do_uninstall() {
@@ -698,6 +793,8 @@ do_uninstall() {
     fi
     if [ -n "$_dropin" ] && [ -e "$(host "$_dropin")" ]; then rm -f "$(host "$_dropin")"; config_changed=1; fi
   fi
+
+  remove_runtime_state "$_bin"
 
   for _n in $(state_get LINKS); do
     [ "$(readlink "$(host "$_bin/$_n")" 2>/dev/null)" = reaper ] && rm -f "$(host "$_bin/$_n")"
@@ -731,7 +828,11 @@ do_status() {
     echo "  link:       $_bin/$_n -> $(readlink "$(host "$_bin/$_n")" 2>/dev/null || echo MISSING)"
   done
   echo "  containerd: $(state_get STRATEGY) in $(state_get CONFIG)$( [ -n "$(state_get DROPIN)" ] && echo " + $(state_get DROPIN)")"
-  echo "  node label: $(state_get NODE_LABEL)"
+  if [ -n "$(state_get NODE_LABELLED)" ]; then
+    echo "  node label: $(state_get NODE_LABEL) on node $(state_get NODE_LABELLED)"
+  else
+    echo "  node label: not set (install had no node name)"
+  fi
   echo "  reaper containers with state: $(reaper_containers)"
 }
 
@@ -814,6 +915,7 @@ resolve_flavor() {
   return 0
 }
 
+[ "$verb" = status ] || acquire_lock
 resolve_flavor
 case $verb in
   install) do_install ;;

@@ -10,15 +10,19 @@ _bb_setup() {
   mkdir -p "$ROOT" "$BB"
   busybox --install -s "$BB" || fail "busybox --install"
   printf '#!%s/sh\necho "$*" >>%s\n' "$BB" "$CALLS" >"$TEST_TMP/rec"
-  chmod +x "$TEST_TMP/rec"
+  # The node's mount namespace for a fake root: systemctl is recorded, a node binary runs
+  # from under the root, with the test's own overlay root and node config.
+  printf '#!%s/sh\ncase $1 in\n  systemctl) echo "nsenter $*" >>%s ;;\n  *) p=$1; shift; exec env REAPER_OVERLAY_ROOT=%s REAPER_CONFIG=%s "${IROOT:-%s}$p" "$@" ;;\nesac\n' \
+    "$BB" "$CALLS" "$REAPER_OVERLAY_ROOT" "$REAPER_CONFIG" "$ROOT" >"$TEST_TMP/hostexec"
+  chmod +x "$TEST_TMP/rec" "$TEST_TMP/hostexec"
   : >"$CALLS"
 }
 
 # inst ARGS...: the installer under busybox, recorder for restart and label.
 inst() {
-  env -i PATH="$BB" TMPDIR="$TEST_TMP" NODE_NAME="${NODE:-node-1}" \
+  env -i PATH="$BB" TMPDIR="$TEST_TMP" NODE_NAME="${NODE-node-1}" \
     REAPER_INSTALL_RESTART_CMD="$TEST_TMP/rec restart" REAPER_INSTALL_LABEL_CMD="$TEST_TMP/rec label" \
-    REAPER_INSTALL_CONTAINERD_CMD="${CTRD_CMD:-none}" ${INST_ENV:-} \
+    REAPER_INSTALL_CONTAINERD_CMD="${CTRD_CMD:-none}" REAPER_INSTALL_HOST_EXEC="$TEST_TMP/hostexec" ${INST_ENV:-} \
     "$BB/sh" "$TOP/deploy/installer/install.sh" --root "${IROOT:-$ROOT}" --binary "${IBIN:-$REAPER}" "$@"
 }
 
@@ -275,7 +279,9 @@ _real_setup() {
   CFG=$N/etc/containerd/config.toml
 }
 real_inst() { inst --bin-dir "$N/bin" --config "$CFG" --confd "$N/etc/containerd/conf.d" "$@"; }
-INST_STATE() { echo "REAPER_INSTALL_STATE_DIR=$N/state REAPER_INSTALL_SHIM_ROOT=$N/run/reaper"; }
+INST_STATE() {
+  echo "REAPER_INSTALL_STATE_DIR=$N/state REAPER_INSTALL_SHIM_ROOT=$N/run/reaper REAPER_OVERLAY_ROOT=$REAPER_OVERLAY_ROOT REAPER_CONFIG=$REAPER_CONFIG"
+}
 
 # The merged config must have reaper-v2 (the deploy/ keys) and runc.
 check_dump() {  # check_dump DUMPFILE
@@ -420,9 +426,9 @@ EOF
 # ------------------------------------------------------------------ k3s, RKE2, k0s
 # Fake node roots laid out as each distribution lays out its containerd; the restart
 # command is the installer's own default (HOST_EXEC systemctl restart UNIT) with the
-# recorder as HOST_EXEC (busybox's sh runs its own nsenter applet whatever PATH says).
+# test's HOST_EXEC (busybox's sh runs its own nsenter applet whatever PATH says).
 flavor_inst() {
-  env -i PATH="$BB" TMPDIR="$TEST_TMP" NODE_NAME=node-1 REAPER_INSTALL_HOST_EXEC="$TEST_TMP/rec nsenter" \
+  env -i PATH="$BB" TMPDIR="$TEST_TMP" NODE_NAME=node-1 REAPER_INSTALL_HOST_EXEC="$TEST_TMP/hostexec" \
     REAPER_INSTALL_LABEL_CMD="$TEST_TMP/rec label" ${INST_ENV:-} \
     "$BB/sh" "$TOP/deploy/installer/install.sh" --root "$ROOT" --binary "$REAPER" "$@"
 }
@@ -543,4 +549,92 @@ test_installer_flavor_refusals_change_nothing() {
   assert_ne 0 "$rc" "unknown flavor"
   assert_contains "$err" "--flavor must be"
   assert_eq "$before" "$(snapshot "$ROOT")" "nothing changed"
+}
+
+# ------------------------------------------------------------------ uninstall leaves nothing
+# The real thing on ROOT=/ (paths under TEST_TMP): a container run through the installed
+# binary makes an overlay group (a tmpfs layer, a namespace bound under the overlay root);
+# uninstall removes the group, the root's self-bind, the helpers and the state directories.
+test_installer_uninstall_removes_overlay_groups_and_state() {
+  _real_setup
+  CTRD_CMD=none
+  printf 'version = 2\n' >"$CFG"
+  INST_ENV=$(INST_STATE) capture real_inst install
+  assert_eq 0 "$rc" "install (stderr: $err)"
+  make_bundle "$TEST_TMP/b" /bin/sh -c 'echo made >/tmp/reaper-uninstall-test-file'
+  "$N/bin/reaper-runtime" --root "$RT_ROOT" run --bundle "$TEST_TMP/b" c1 </dev/null >/dev/null 2>&1 || fail "container run"
+  "$N/bin/reaper-runtime" --root "$RT_ROOT" delete --force c1 >/dev/null 2>&1
+  assert_contains "$("$REAPER" overlay list)" "node" "a group exists before uninstall"
+  mkdir -p "$N/run/reaper/k8s.io"   # the shim's namespace directory, empty once its pods are gone
+  INST_ENV=$(INST_STATE) capture real_inst uninstall
+  assert_eq 0 "$rc" "uninstall (stderr: $err)"
+  assert_contains "$out" "removed node"
+  assert_eq "[]" "$("$REAPER" overlay list --json)" "groups after uninstall"
+  assert_no_file "$REAPER_OVERLAY_ROOT"
+  mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null && fail "overlay root still mounted"
+  grep -q " $REAPER_OVERLAY_ROOT" /proc/self/mountinfo && fail "mounts left under the overlay root"
+  [[ -z $(pgrep -f "reaper-overlay hold $REAPER_OVERLAY_ROOT") ]] || fail "hold helpers left"
+  assert_no_file "$N/run/reaper"
+  assert_no_file "$N/bin"
+  assert_no_file "$N/state"
+}
+
+# With containers still there and REAPER_INSTALL_FORCE=1, what stays is named, with why.
+test_installer_forced_uninstall_says_what_it_kept() {
+  _bb_setup
+  mkdir -p "$ROOT/etc/containerd"
+  debian_config >"$ROOT/etc/containerd/config.toml"
+  capture inst install
+  assert_eq 0 "$rc" "install (stderr: $err)"
+  mkdir -p "$ROOT/run/reaper/k8s.io/c1" && echo '{}' >"$ROOT/run/reaper/k8s.io/c1/state.json"
+  INST_ENV=REAPER_INSTALL_FORCE=1 capture inst uninstall
+  assert_eq 0 "$rc" "forced uninstall (stderr: $err)"
+  assert_contains "$out" "kept /run/reaper: it is not empty"
+  assert_file "$ROOT/run/reaper/k8s.io/c1/state.json"
+  assert_no_file "$ROOT/usr/local/bin/reaper"
+}
+
+# Two runs at once: the second stops before changing anything; a lock whose owner is gone
+# is taken over.
+test_installer_lock_against_two_runs() {
+  _bb_setup
+  mkdir -p "$ROOT/etc/containerd" "$ROOT/run/reaper-installer.lock"
+  debian_config >"$ROOT/etc/containerd/config.toml"
+  sleep 60 & local holder=$!
+  echo "$holder" >"$ROOT/run/reaper-installer.lock/pid"
+  expect_refused "another install.sh (pid $holder) is running" install
+  kill "$holder"; wait "$holder" 2>/dev/null
+  capture inst install
+  assert_eq 0 "$rc" "install after the holder is gone (stderr: $err)"
+  assert_contains "$out" "taking over the lock"
+  assert_no_file "$ROOT/run/reaper-installer.lock"
+  # The lock is really held during a run: a restart command that runs a second installer.
+  capture inst uninstall
+  assert_eq 0 "$rc"
+  rm -rf "$ROOT/run"
+  printf '#!%s/sh\n%s/sh %s --root %s --binary %s status >/dev/null\n%s/sh %s --root %s --binary %s install >%s/inner.out 2>&1\necho "inner $?" >>%s\n' \
+    "$BB" "$BB" "$TOP/deploy/installer/install.sh" "$ROOT" "$REAPER" "$BB" "$TOP/deploy/installer/install.sh" "$ROOT" "$REAPER" "$TEST_TMP" "$CALLS" \
+    >"$TEST_TMP/inner"
+  chmod +x "$TEST_TMP/inner"
+  : >"$CALLS"
+  env -i PATH="$BB" TMPDIR="$TEST_TMP" REAPER_INSTALL_RESTART_CMD="$TEST_TMP/inner" REAPER_INSTALL_CONTAINERD_CMD=none \
+    REAPER_INSTALL_HOST_EXEC="$TEST_TMP/hostexec" "$BB/sh" "$TOP/deploy/installer/install.sh" --root "$ROOT" --binary "$REAPER" install >/dev/null 2>&1 ||
+    fail "outer install"
+  assert_eq "inner 1" "$(calls)" "the inner run is refused"
+  assert_contains "$(cat "$TEST_TMP/inner.out")" "is running on this node"
+}
+
+# status tells whether install labelled a node.
+test_installer_status_reports_the_label_only_when_set() {
+  _bb_setup
+  mkdir -p "$ROOT/etc/containerd"
+  debian_config >"$ROOT/etc/containerd/config.toml"
+  NODE="" capture inst install
+  assert_eq 0 "$rc" "install (stderr: $err)"
+  assert_contains "$out" "node not labelled"
+  capture inst status
+  assert_contains "$out" "node label: not set (install had no node name)"
+  capture inst install
+  capture inst status
+  assert_contains "$out" "node label: reaper.runtime/installed=true on node node-1"
 }
