@@ -29,6 +29,18 @@ test_ctr_workload_sees_no_overlay_root() {
   assert_no_file "$R/x"
 }
 
+test_ctr_group_limit_gives_enospc() {
+  shim_up
+  local f=reaper-ovs-big-$$
+  echo "REAPER_OVERLAY_SIZE=8m" > "$REAPER_CONFIG"
+  capture rrun --rm --annotation io.kubernetes.cri.sandbox-namespace=full e1 sh -c "dd if=/dev/zero of=/tmp/$f bs=1M count=20 2>&1"
+  assert_contains "$out" "No space left on device" "a container filling its group (stderr: $err)"
+  assert_no_file "/tmp/$f"
+  capture rrun --rm e2 sh -c "dd if=/dev/zero of=/tmp/$f bs=1M count=6 2>/dev/null && echo wrote"
+  assert_eq wrote "$out" "a container of another group (stderr: $err)"
+  assert_no_file "/tmp/$f"
+}
+
 test_ctr_masks_and_useradd() {
   shim_up
   local before user=rovs$$
