@@ -47,6 +47,7 @@ Result<oci::Process> exec_process(const Args& a, const Observed& container) {
   }
   for (const auto& g : a.all("--additional-gids"))
     p.user.additional_gids.push_back(TRY(parse_number(g, "gid")));
+  if (a.has("--no-new-privs")) p.no_new_privileges = true;
   return p;
 }
 
@@ -64,7 +65,15 @@ int verb_exec(const Globals& g, int argc, char** argv) {
       .flag({"--console-socket"}, true)
       .flag({"--detach", "-d"})
       .flag({"--exec-id"}, true)
-      .flag({"--preserve-fds"}, true);
+      .flag({"--preserve-fds"}, true)
+      .flag({"--no-new-privs"})
+      // runc's flags for what reaper does not have (LSM labels, capabilities, cgroups, a
+      // freezer): accepted and ignored, like the same fields of config.json.
+      .flag({"--process-label"}, true)
+      .flag({"--apparmor"}, true)
+      .flag({"--cap", "-c"}, true)
+      .flag({"--cgroup"}, true)
+      .flag({"--ignore-paused"});
   // The id is the first positional; everything after it is the command.
   auto a = p.parse(argc, argv, /*stop_at_positional=*/true);
   if (!a) return report(a.error());

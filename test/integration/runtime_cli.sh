@@ -299,6 +299,18 @@ test_exec_exits_with_the_process_status() {
   assert_eq running "$(state_field "$id" status)" "container after exec"
 }
 
+# runc's exec flags for what reaper lacks are accepted (containerd, conmon and Docker may pass
+# them); --no-new-privs is honoured.
+test_exec_accepts_runcs_other_flags() {
+  local id mark
+  id=$(uniq execflags) mark=$(new_mark execflags)
+  running_container "$id" "$mark"
+  capture timeout 20 "$REAPER" reaper-runtime --root "$RT_ROOT" exec --no-new-privs --cap CAP_CHOWN \
+    --apparmor unconfined --process-label x --cgroup y --ignore-paused "$id" grep NoNewPrivs /proc/self/status
+  assert_eq 0 "$rc" "exec with runc's flags ($err)"
+  assert_eq "NoNewPrivs:	1" "$out" "no_new_privs of the exec'd process"
+}
+
 test_exec_double_dash_separates_args() {
   local id mark
   id=$(uniq execdd) mark=$(new_mark execdd)
