@@ -10,7 +10,7 @@ packages=(
   meson ninja-build pkg-config g++ git file
   protobuf-compiler libprotobuf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2
   python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema util-linux procps
-  containerd runc crun busybox-static
+  containerd runc crun busybox-static buildah
 )
 missing=()
 for p in "${packages[@]}"; do

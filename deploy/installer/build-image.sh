@@ -3,8 +3,10 @@
 # image, so no registry is contacted.
 #   deploy/installer/build-image.sh [IMAGE]      default localhost/reaper-installer:0.1.0
 # Environment: REAPER (the binary; build/reaper), BUSYBOX (a static busybox; Debian's
-# busybox-static), KUBECTL (a static kubectl; kubectl on PATH), ENGINE (podman, else
-# docker), CONTEXT_ONLY=DIR (only prepare the build context in DIR; no engine needed).
+# busybox-static), KUBECTL (a static kubectl; kubectl on PATH), ENGINE (buildah, podman or
+# docker; may carry options: "buildah --storage-driver vfs"), BUILD_ARGS (more options of
+# `build`, e.g. "--isolation chroot" or "--arch arm64"), CONTEXT_ONLY=DIR (only prepare the
+# build context in DIR; no engine needed).
 # Then push the image where the cluster pulls from, or load it on every node
 # (e.g. `ctr -n k8s.io images import`), and use it in deploy/kubernetes or the chart.
 set -euo pipefail
@@ -37,6 +39,8 @@ if [[ -n ${CONTEXT_ONLY:-} ]]; then
   echo "build context in $ctx: ${ENGINE:-podman} build -t $image $ctx"
   exit 0
 fi
-engine=${ENGINE:-$(command -v podman || command -v docker || true)}
-[[ -n $engine ]] || die "no podman or docker; CONTEXT_ONLY=DIR prepares the context for building elsewhere"
-"$engine" build -t "$image" -f "$ctx/Containerfile" "$ctx"
+engine=${ENGINE:-$(command -v buildah || command -v podman || command -v docker || true)}
+[[ -n $engine ]] || die "no buildah, podman or docker; CONTEXT_ONLY=DIR prepares the context for building elsewhere"
+# ENGINE may carry options, e.g. "buildah --storage-driver vfs" or "buildah --isolation chroot".
+# shellcheck disable=SC2086
+$engine build ${BUILD_ARGS:-} -t "$image" -f "$ctx/Containerfile" "$ctx"
