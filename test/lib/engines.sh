@@ -5,8 +5,10 @@
 #   engine_runtime           prints the path of a `reaper-runtime` link to $REAPER in TEST_TMP
 #                            (the multi-call binary picks its personality from that name)
 #   engine_runtime_rooted    prints the path of a `reaper-runtime` script in TEST_TMP that runs
-#                            reaper-runtime with --root $RT_ROOT: Podman passes no --root, and
-#                            its --runtime-flag does not reach the cleanup it runs at exit
+#                            reaper-runtime with --root $RT_ROOT and the test's overlay root and
+#                            node config: Podman passes no --root (its --runtime-flag does not
+#                            reach the cleanup it runs at exit) and gives conmon its own
+#                            environment
 #   engine_mark NAME         a REAPER_TEST_MARK value unique to this test
 #   engine_gone MARK WHAT    fails unless no live process carries MARK (2 s for kills to land)
 #   podman_ensure            installs podman and conmon from Debian's archive when missing
@@ -31,7 +33,10 @@ engine_runtime_rooted() {
   local script=$TEST_TMP/rooted/reaper-runtime
   if [[ ! -x $script ]]; then
     mkdir -p "$TEST_TMP/rooted" || fail "test setup: mkdir"
-    printf '#!/bin/sh\nexec %q reaper-runtime --root %q "$@"\n' "$REAPER" "$RT_ROOT" >"$script"
+    # Podman gives conmon an environment of its own: the test's overlay root and node
+    # config are set here, or its workloads would use the host's default overlay group.
+    printf '#!/bin/sh\nREAPER_OVERLAY_ROOT=%q REAPER_CONFIG=%q exec %q reaper-runtime --root %q "$@"\n' \
+      "$REAPER_OVERLAY_ROOT" "$REAPER_CONFIG" "$REAPER" "$RT_ROOT" >"$script"
     chmod 0755 "$script"
   fi
   echo "$script"
