@@ -1,5 +1,6 @@
 #include <boost/json.hpp>
 
+#include "cli/audit_verbs.hpp"
 #include "cli/operator.hpp"
 #include "cli/overlay_verbs.hpp"
 #include "core/args.hpp"
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
                "  overlay list [--json]            the node's overlay groups, bytes used/limit, last use\n"
                "  overlay rm GROUP...              reset groups no running container uses\n"
                "  overlay gc [--idle DURATION]     remove groups unused for DURATION\n"
+               "  audit [--since T] [--pod P] ... what ran on the node (reaper audit --help)\n"
                "  install-links DIR                symlink every personality into DIR\n"
                "  <personality> ARGS...            run a personality without its link\n"
                "  --version\n");
@@ -130,6 +132,7 @@ int main(int argc, char** argv) {
   if (cmd == "list") return cmd_list(argc - 2, argv + 2);
   if (cmd == "wait") return cmd_wait(argc - 2, argv + 2);
   if (cmd == "overlay") return cmd_overlay(argc - 2, argv + 2);
+  if (cmd == "audit") return cmd_audit(argc - 2, argv + 2);
   log::error("unknown command {:?} (see reaper --help)", cmd);
   return 1;
 }

@@ -81,11 +81,13 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   auto type = spec.annotations.find(std::string(kContainerTypeAnnotation));
   bool sandbox = type != spec.annotations.end() && type->second == "sandbox";
   std::optional<MountPlan> plan;
+  std::optional<AuditSettings> audit;  // a sandbox runs reaper's own process: not audited
   if (sandbox) {
     spec.process.args = {"/proc/self/exe", "reaper-sandbox"};
   } else {
     NodeConfig node = TRY(load_node_config());
     for (const auto& w : node.warnings) log::warn("{}", w);
+    audit = node.audit;
     plan = TRY_CTX(plan_mounts(node, spec), "container " + opts.id);
     for (const auto& note : plan->notes) log::warn("container {}: {}", opts.id, note);
   }
@@ -100,6 +102,8 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   if (plan) ms.initial.overlay_group = plan->group.key();
   ms.process = spec.process;
   ms.sandbox = sandbox;
+  ms.audit = audit;
+  ms.audit_context = audit_context(spec.annotations, opts.id, "");
   ms.mounts = std::move(plan);
   apply_io(ms, opts.io);
   ms.gated = true;
@@ -225,6 +229,8 @@ Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
   ms.initial.overlay_group = o.state.overlay_group;
   ms.process = opts.process;
   ms.join_mounts_fd = init->get();
+  if (auto node = load_node_config()) ms.audit = node->audit;
+  ms.audit_context = audit_context(o.state.annotations, opts.id, exec_id);
   apply_io(ms, opts.io);
   ms.gated = false;
   auto launched = launch(ms, opts.stand_in && opts.detach, opts.pid_file);

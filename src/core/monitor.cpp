@@ -89,6 +89,7 @@ class Monitor {
       ::_exit(1);
     }
     report(line::format(line::Launched{child_.pid}));
+    if (!spec_.gated) audit_start();
     if (!spec_.notify_exit) {
       ::close(report_fd_);
       report_fd_ = -1;
@@ -227,6 +228,7 @@ class Monitor {
     }
     auto ignored = write_all(conn.get(), answer);
     (void)ignored;
+    audit_start();
     return true;
   }
 
@@ -252,6 +254,45 @@ class Monitor {
       ::close(report_fd_);
       report_fd_ = -1;
     }
+    audit_exit();
+  }
+
+  // Audit records are written once the caller has its answer: they never delay it.
+  AuditRecord audit_record(const char* event) const {
+    AuditRecord r;
+    r.event = event;
+    r.context = spec_.audit_context;
+    r.argv = spec_.process.args;
+    r.cwd = spec_.process.cwd;
+    r.uid = spec_.process.user.uid;
+    r.gid = spec_.process.user.gid;
+    r.groups.assign(spec_.process.user.additional_gids.begin(), spec_.process.user.additional_gids.end());
+    r.terminal = spec_.process.terminal;
+    r.pid = state_.pid;
+    return r;
+  }
+
+  void audit_start() {
+    if (!spec_.audit || audit_started_) return;
+    audit_started_ = true;
+    AuditRecord r = audit_record("start");
+    r.time_ns = state_.started_ns.value_or(now_ns());
+    r.error = state_.error;
+    write_audit_record(*spec_.audit, r);
+  }
+
+  void audit_exit() {
+    // A process that failed to exec has its start record (with the error) first; one
+    // killed while held before `start` never ran anything and has none.
+    if (!spec_.audit) return;
+    if (!audit_started_ && !state_.error.empty()) audit_start();
+    if (!audit_started_) return;
+    AuditRecord r = audit_record("exit");
+    r.time_ns = state_.exited_ns.value_or(now_ns());
+    r.exit_status = state_.exit_status;
+    r.signal = state_.exit_signal;
+    r.duration_ns = r.time_ns - state_.started_ns.value_or(state_.created_ns);
+    write_audit_record(*spec_.audit, r);
   }
 
   void wait_workload_exit() {
@@ -292,6 +333,7 @@ class Monitor {
   Spawned child_;
   ProcessState state_;
   bool recorded_ = false;
+  bool audit_started_ = false;
 };
 
 }  // namespace

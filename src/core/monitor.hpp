@@ -14,6 +14,7 @@
 
 #include <string>
 
+#include "core/audit.hpp"
 #include "core/container_mounts.hpp"
 #include "core/error.hpp"
 #include "core/fd.hpp"
@@ -46,6 +47,10 @@ struct MonitorSpec {
   // if it dies before the workload's exit is recorded, the workload is killed, so the
   // caller's pid and the workload never disagree. initial.stand_in_pid names it.
   bool stand_in = false;
+  // Where and as whose the monitor records the process's start and exit (audit.hpp);
+  // unset: no audit record.
+  std::optional<AuditSettings> audit;
+  AuditContext audit_context;
 };
 
 struct Launched {

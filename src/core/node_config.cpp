@@ -115,6 +115,39 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          c.overlay_lock_timeout_ms = static_cast<int>(s * 1000);
          return {};
        }},
+      {"REAPER_AUDIT",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         c.audit.enabled = TRY(parse_bool(v));
+         return {};
+       }},
+      {"REAPER_AUDIT_DIR",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         if (v.empty() || v.front() != '/' || v.find("/../") != v.npos || v.ends_with("/.."))
+           return fail("expected an absolute path");
+         c.audit.dir = std::string(v);
+         return {};
+       }},
+      {"REAPER_AUDIT_MAX_SIZE",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         uint64_t size = TRY(parse_size(v));
+         if (size < 4096) return fail("expected at least 4k");
+         c.audit.max_size = size;
+         return {};
+       }},
+      {"REAPER_AUDIT_FILES",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         int n = 0;
+         auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+         if (r.ec != std::errc() || r.ptr != v.data() + v.size() || n < 1 || n > 1000)
+           return fail("expected a number of files from 1 to 1000");
+         c.audit.files = n;
+         return {};
+       }},
+      {"REAPER_AUDIT_JOURNAL",
+       [](NodeConfig& c, std::string_view v) -> Result<void> {
+         c.audit.journal = TRY(parse_bool(v));
+         return {};
+       }},
       {"REAPER_ROOT",
        [](NodeConfig& c, std::string_view v) -> Result<void> {
          if (v.empty() || v.front() != '/') return fail("expected an absolute path");

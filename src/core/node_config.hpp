@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/audit.hpp"
 #include "core/error.hpp"
 
 namespace reaper {
@@ -26,6 +27,7 @@ struct NodeConfig {
   uint64_t overlay_size_max = 0;                     // REAPER_OVERLAY_SIZE_MAX (0: pods may not choose)
   int64_t overlay_idle_s = 3600;                     // REAPER_OVERLAY_IDLE=1h|30m|0|never (-1)
   int overlay_lock_timeout_ms = 40000;               // REAPER_OVERLAY_LOCK_TIMEOUT=40 (seconds)
+  AuditSettings audit;                               // REAPER_AUDIT, _DIR, _MAX_SIZE, _FILES, _JOURNAL
   std::string state_root;                            // REAPER_ROOT (the shim's), empty = default
   std::vector<std::string> warnings;                 // unknown keys, for the caller to log
 };

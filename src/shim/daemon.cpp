@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 
+#include "core/audit.hpp"
 #include "core/log.hpp"
 #include "shim/publisher.hpp"
 #include "shim/task_service.hpp"
@@ -46,6 +47,7 @@ int serve(const Options& opts) {
   log_to_bundle_fifo();
   if (auto ok = log::init("containerd-shim-reaper-v2", "", false, opts.debug); !ok) return 1;
 
+  set_audit_namespace(opts.ns);  // in every audit record of the processes it launches
   asio::io_context io(1);
   Publisher publisher(io, opts.ttrpc_address, opts.ns);
   TaskService tasks(io, opts, publisher);

@@ -8,6 +8,7 @@
 #   RT_ROOT     a private reaper-runtime --root under TEST_TMP
 #   REAPER_OVERLAY_ROOT, REAPER_CONFIG   the test's own overlay groups and node config
 #               (a missing config file is an empty configuration)
+#   REAPER_AUDIT_DIR  the test's own audit trail
 set -uo pipefail
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
