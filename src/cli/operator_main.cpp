@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
                "  overlay list [--json]            the node's overlay groups, bytes used/limit, last use\n"
                "  overlay rm GROUP...              reset groups no running container uses\n"
                "  overlay gc [--idle DURATION]     remove groups unused for DURATION\n"
+               "  overlay diff GROUP [/PREFIX] [--json]  what a group changed relative to the host\n"
                "  audit [--since T] [--pod P] ... what ran on the node (reaper audit --help)\n"
                "  install-links DIR                symlink every personality into DIR\n"
                "  <personality> ARGS...            run a personality without its link\n"

@@ -89,6 +89,7 @@ int cmd_overlay(int argc, char** argv) {
   if (verb == "list") return overlay_list(*config, argc - 1, argv + 1);
   if (verb == "rm") return overlay_rm(*config, argc - 1, argv + 1);
   if (verb == "gc") return overlay_gc(*config, argc - 1, argv + 1);
+  if (verb == "diff") return overlay_diff(*config, argc - 1, argv + 1);
   fmt::print(stderr, "{}", kOverlayUsage);
   return 1;
 }
