@@ -35,8 +35,8 @@ engine_runtime_rooted() {
     mkdir -p "$TEST_TMP/rooted" || fail "test setup: mkdir"
     # Podman gives conmon an environment of its own: the test's overlay root and node
     # config are set here, or its workloads would use the host's default overlay group.
-    printf '#!/bin/sh\nREAPER_OVERLAY_ROOT=%q REAPER_CONFIG=%q exec %q reaper-runtime --root %q "$@"\n' \
-      "$REAPER_OVERLAY_ROOT" "$REAPER_CONFIG" "$REAPER" "$RT_ROOT" >"$script"
+    printf '#!/bin/sh\nREAPER_OVERLAY_ROOT=%q REAPER_CONFIG=%q REAPER_AUDIT_DIR=%q exec %q reaper-runtime --root %q "$@"\n' \
+      "$REAPER_OVERLAY_ROOT" "$REAPER_CONFIG" "$REAPER_AUDIT_DIR" "$REAPER" "$RT_ROOT" >"$script"
     chmod 0755 "$script"
   fi
   echo "$script"
