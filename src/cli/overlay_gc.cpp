@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "cli/overlay_verbs.hpp"
+#include "cli/verb.hpp"
 #include "core/args.hpp"
 #include "core/log.hpp"
 #include "core/overlay.hpp"
@@ -15,22 +16,12 @@ namespace reaper::cli {
 int overlay_gc(const NodeConfig& config, int argc, char** argv) {
   ArgParser p;
   p.flag({"--idle"}, true).flag({"--json"});
-  auto a = p.parse(argc, argv);
-  if (!a) {
-    log::error("{}", a.error().describe());
-    return 1;
-  }
-  if (!a->positionals.empty()) {
-    fmt::print(stderr, "{}", kOverlayUsage);
-    return 1;
-  }
+  auto a = parse_verb("overlay", p, argc, argv, 0, 0);
+  if (!a) return kUsage;
   int64_t idle_s = config.overlay_idle_s;
   if (a->has("--idle")) {
     auto parsed = parse_duration_s(a->get("--idle"));
-    if (!parsed) {
-      log::error("--idle: {}", parsed.error().describe());
-      return 1;
-    }
+    if (!parsed) return usage_error("overlay", "gc --idle: " + parsed.error().describe());
     idle_s = *parsed;
   }
   if (idle_s < 0) {

@@ -2,6 +2,7 @@
 #include <boost/json.hpp>
 
 #include "cli/overlay_verbs.hpp"
+#include "cli/verb.hpp"
 #include "core/args.hpp"
 #include "core/log.hpp"
 #include "core/overlay.hpp"
@@ -36,11 +37,8 @@ json::object group_json(const GroupInfo& g) {
 int overlay_list(const NodeConfig& config, int argc, char** argv) {
   ArgParser p;
   p.flag({"--json"});
-  auto a = p.parse(argc, argv);
-  if (!a) {
-    log::error("{}", a.error().describe());
-    return 1;
-  }
+  auto a = parse_verb("overlay", p, argc, argv, 0, 0);
+  if (!a) return kUsage;
   auto groups = list_groups(config.overlay_root);
   if (a->has("--json")) {
     json::array arr;
@@ -62,10 +60,7 @@ int overlay_list(const NodeConfig& config, int argc, char** argv) {
 }
 
 int overlay_rm(const NodeConfig& config, int argc, char** argv) {
-  if (argc < 1) {
-    fmt::print(stderr, "{}", kOverlayUsage);
-    return 1;
-  }
+  if (argc < 1) return usage_error("overlay", "rm: which GROUP?");
   int rc = 0;
   for (int i = 0; i < argc; ++i)
     if (auto removed = remove_group(config.overlay_root, argv[i], config.overlay_lock_timeout_ms); !removed) {
@@ -73,25 +68,6 @@ int overlay_rm(const NodeConfig& config, int argc, char** argv) {
       rc = 1;
     }
   return rc;
-}
-
-int cmd_overlay(int argc, char** argv) {
-  std::string_view verb = argc > 0 ? argv[0] : "";
-  if (verb == "--help" || verb == "-h" || verb == "help") {
-    fmt::print("{}", kOverlayUsage);
-    return 0;
-  }
-  auto config = load_node_config();
-  if (!config) {
-    log::error("{}", config.error().describe());
-    return 1;
-  }
-  if (verb == "list") return overlay_list(*config, argc - 1, argv + 1);
-  if (verb == "rm") return overlay_rm(*config, argc - 1, argv + 1);
-  if (verb == "gc") return overlay_gc(*config, argc - 1, argv + 1);
-  if (verb == "diff") return overlay_diff(*config, argc - 1, argv + 1);
-  fmt::print(stderr, "{}", kOverlayUsage);
-  return 1;
 }
 
 }  // namespace reaper::cli

@@ -30,14 +30,29 @@ void say(const std::string& message) {
 
 }  // namespace
 
+constexpr const char* kUsage =
+    "usage: reaper-overlay build ROOT KEY   (fd 3: report, fd 4: held by the caller)\n"
+    "       reaper-overlay hold DIR\n"
+    "The overlay helper, run by the runtime: `build` makes overlay group KEY's mount\n"
+    "namespace under ROOT and reports on fd 3; `hold` keeps a namespace alive until killed.\n"
+    "It is not meant to be run by hand (docs/overlay.md).\n";
+
 int main(int argc, char** argv) {
+  if (argc >= 2) {
+    std::string_view a = argv[1];
+    if (a == "--help" || a == "-h" || (a == "help" && argc <= 3)) {
+      ::dprintf(1, "%s", kUsage);
+      return 0;
+    }
+  }
   // The holder of a group's namespace (see below): it only waits to be killed.
   if (argc == 3 && std::string_view(argv[1]) == "hold") {
     for (;;) ::pause();
   }
   if (argc != 4 || std::string_view(argv[1]) != "build" || argv[2][0] != '/' ||
       ::fcntl(kReportFd, F_GETFD) < 0 || ::fcntl(kHoldFd, F_GETFD) < 0) {
-    ::dprintf(2, "reaper-overlay: internal helper of reaper; it is run by the runtime, not by hand\n");
+    ::dprintf(2, "reaper-overlay: internal helper of reaper; it is run by the runtime, not by hand\n"
+                 "see 'reaper-overlay --help'\n");
     return 2;
   }
   ::prctl(PR_SET_NAME, "reaper-overlay");

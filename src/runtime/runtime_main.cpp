@@ -1,4 +1,6 @@
+#include <cstdio>
 #include <string_view>
+#include <vector>
 
 #include "core/args.hpp"
 #include "core/log.hpp"
@@ -31,9 +33,51 @@ constexpr Verb kVerbs[] = {
     {"update", verb_update, "update [--resources FILE|-] ID"},
 };
 
-void usage() {
-  fmt::print(stderr, "usage: reaper-runtime [--root DIR] [--log FILE] [--log-format text|json] VERB ...\n");
-  for (const auto& v : kVerbs) fmt::print(stderr, "  {}\n", v.usage);
+void usage(std::FILE* out) {
+  fmt::print(out, "usage: reaper-runtime [--root DIR] [--log FILE] [--log-format text|json] VERB ...\n");
+  for (const auto& v : kVerbs) fmt::print(out, "  {}\n", v.usage);
+  fmt::print(out, "  help [VERB]\n");
+}
+
+// Help is usage on stdout and exit 0; a usage error is one line, a hint, and exit 2.
+constexpr int kUsageExit = 2;
+
+int usage_error(std::string_view reason) {
+  fmt::print(stderr, "reaper-runtime: {}\nsee 'reaper-runtime --help'\n", reason);
+  return kUsageExit;
+}
+
+const Verb* find_verb(std::string_view name) {
+  for (const auto& v : kVerbs)
+    if (v.name == name) return &v;
+  return nullptr;
+}
+
+int verb_help(const Verb& v) {
+  fmt::print("usage: reaper-runtime [global flags] {}\n", v.usage);
+  return 0;
+}
+
+// `VERB --help` or `-h` before any argument that is not a flag (exec's command may
+// carry its own -h) asks for the verb's usage.
+bool asks_help(const std::vector<std::string>& positionals) {
+  for (size_t i = 1; i < positionals.size(); ++i) {
+    const auto& a = positionals[i];
+    if (a == "--help" || a == "-h") return true;
+    if (a == "--" || a.empty() || a[0] != '-') return false;
+  }
+  return false;
+}
+
+int help(const std::vector<std::string>& positionals) {
+  if (positionals.size() < 2) {
+    usage(stdout);
+    return 0;
+  }
+  if (positionals.size() > 2) return usage_error("help: one VERB at most");
+  const Verb* v = find_verb(positionals[1]);
+  if (!v) return usage_error(fmt::format("help: unknown verb {:?}", positionals[1]));
+  return verb_help(*v);
 }
 
 bool g_log_to_file = false;
@@ -60,15 +104,10 @@ int main(int argc, char** argv) {
       .flag({"--version", "-v"})
       .flag({"--help", "-h"});
   auto args = globals.parse(argc - 1, argv + 1, /*stop_at_positional=*/true);
-  if (!args) {
-    log::error("{}", args.error().describe());
-    usage();
-    return 1;
-  }
+  if (!args) return usage_error(args.error().describe());
   std::string format = args->get("--log-format", "text");
   if (format != "text" && format != "json") {
-    log::error("invalid --log-format {:?}: text or json", format);
-    return 1;
+    return usage_error(fmt::format("invalid --log-format {:?}: text or json", format));
   }
   // A log that cannot be opened (a caller cleaning up after its bundle directory is gone)
   // must not fail the verb: diagnostics then go to stderr.
@@ -83,10 +122,13 @@ int main(int argc, char** argv) {
     fmt::print("{}\n", version_string());
     return 0;
   }
-  if (args->has("--help") || args->positionals.empty()) {
-    usage();
-    return args->has("--help") ? 0 : 1;
+  if (args->positionals.empty()) {
+    if (args->has("--help")) return usage(stdout), 0;
+    return usage_error("which verb? (create, start, state, kill, delete, …)");
   }
+  if (args->positionals[0] == "help") return help(args->positionals);
+  if (const Verb* v = find_verb(args->positionals[0]); v && (args->has("--help") || asks_help(args->positionals)))
+    return verb_help(*v);
   Globals g;
   g.root = args->get("--root", g.root);
   std::string_view verb = args->positionals[0];
@@ -96,9 +138,7 @@ int main(int argc, char** argv) {
   rest.push_back(nullptr);
   for (const auto& v : kVerbs)
     if (v.name == verb) return v.run(g, static_cast<int>(rest.size() - 1), rest.data());
-  log::error("unknown verb {:?}", verb);
-  usage();
-  return 1;
+  return usage_error(fmt::format("unknown verb {:?}", verb));
 }
 
 }  // namespace reaper::runtime

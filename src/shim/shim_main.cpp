@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -16,6 +17,16 @@ std::string state_root(const std::string& ns) {
 namespace {
 
 bool is_action(std::string_view w) { return w == "start" || w == "delete" || w == "serve"; }
+
+int usage(std::FILE* out, int code) {
+  fmt::print(out,
+             "usage: containerd-shim-reaper-v2 [-namespace NS] [-address ADDR] [-publish-binary BIN]\n"
+             "         [-id ID] [-bundle DIR] [-socket PATH] [-debug] start|delete|serve\n"
+             "       containerd-shim-reaper-v2 -v | -info | -help\n"
+             "containerd runs it: `start` prints the socket address of the pod's shim (starting\n"
+             "one if needed), `delete` cleans up after a task, `serve` is the shim itself.\n");
+  return code;
+}
 
 }  // namespace
 
@@ -57,6 +68,7 @@ int main(int argc, char** argv) {
     else if (name == "debug") o.debug = !has_value || value == "true";
     else if (name == "v" || name == "version") version = true;
     else if (name == "info") info = true;
+    else if (name == "help" || name == "h") return usage(stdout, 0);
     else if (!has_value && i + 1 < argc && argv[i + 1][0] != '-' && !is_action(argv[i + 1])) ++i;
   }
   if (const char* t = std::getenv("TTRPC_ADDRESS")) {
@@ -74,8 +86,10 @@ int main(int argc, char** argv) {
   }
   if (action == "delete") return delete_action(o);
   if (action == "serve") return serve(o);
+  if (action == "help") return usage(stdout, 0);
   fmt::print(stderr, "containerd-shim-reaper-v2: expected an action: start, delete (got {:?})\n", action);
-  return 1;
+  fmt::print(stderr, "see 'containerd-shim-reaper-v2 -help'\n");
+  return 2;
 }
 
 }  // namespace reaper::shim
