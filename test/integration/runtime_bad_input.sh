@@ -288,7 +288,9 @@ test_delete_force_of_unknown_id_is_a_noop() {
   assert_root_empty
 }
 
+# A usage error (unknown verb) exits 2, apart from a verb's failures (docs/cli.md).
 test_unknown_verb_is_refused() {
   capture rt frobnicate
-  assert_refused "unknown verb"
+  assert_eq 2 "$rc" "unknown verb: exit status (stderr: $err)"
+  assert_contains "$err" "reaper-runtime: " "unknown verb: stderr"
 }
