@@ -2,6 +2,7 @@
 # Installs reaper's build and test dependencies from Debian's packages (when missing)
 # and builds the static multi-call binary into build/. Idempotent; run as root.
 #   deploy/build.sh [BUILD_DIR]
+#   REAPER_MESON_OPTIONS="-Dwerror=true" deploy/build.sh     (what CI builds with)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -9,7 +10,7 @@ build=${1:-$top/build}
 packages=(
   meson ninja-build pkg-config g++ git file
   protobuf-compiler libprotobuf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2
-  python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema util-linux procps
+  python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema util-linux procps shellcheck
   containerd runc crun busybox-static buildah
 )
 missing=()
@@ -23,8 +24,12 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# REAPER_MESON_OPTIONS: more options for a new build directory (CI: -Dwerror=true).
+read -r -a options <<<"${REAPER_MESON_OPTIONS:-}"
 if [[ ! -f "$build/build.ninja" ]]; then
-  meson setup "$build" "$top" --wrap-mode=nodownload >/dev/null
+  meson setup "$build" "$top" --wrap-mode=nodownload "${options[@]}" >/dev/null
+elif ((${#options[@]})); then
+  meson configure "$build" "${options[@]}" >/dev/null
 fi
 ninja -C "$build" >/dev/null
 ln -sf reaper "$build/reaper-runtime"

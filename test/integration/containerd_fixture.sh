@@ -100,6 +100,7 @@ test_fixture_stop_leaves_nothing() {
     [[ $(_proc_state "$p") == "" || $(_proc_state "$p") == Z ]] || fail "task process $p still alive"
   done
   local live="" f
+  # shellcheck disable=SC2013  # /proc/PID/cmdline paths, one a word
   for f in $(grep -lzxF -- "$sock" /proc/[0-9]*/cmdline 2>/dev/null); do
     p=${f#/proc/}; p=${p%%/*}
     [[ $(_proc_state "$p") == [^Z]* ]] && live+=" $p:$(tr '\0' ' ' <"$f" 2>/dev/null)"
@@ -123,8 +124,8 @@ test_fixture_runs_the_version_under_test() {
   assert_eq "$CTRD_BIN_VERSION" "$server" "CTRD_BIN_VERSION"
   fmt=$(sed -n 's/^version = //p' "$CTRD_CONFIG")
   case $want in
-    2*) assert_eq 3 "$fmt" "config version"; dropin=reaper-v3.toml ;;
-    *) assert_eq 2 "$fmt" "config version"; dropin=reaper-v2.toml ;;
+    2*) assert_eq 3 "$fmt" "config version"; dropin="reaper-v3.toml" ;;
+    *) assert_eq 2 "$fmt" "config version"; dropin="reaper-v2.toml" ;;
   esac
   # The handler keys of the drop-in, as containerd merged them (config dump).
   local dump table key

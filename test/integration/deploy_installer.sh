@@ -20,6 +20,7 @@ _bb_setup() {
 
 # inst ARGS...: the installer under busybox, recorder for restart and label.
 inst() {
+  # shellcheck disable=SC2086  # INST_ENV holds VAR=value words
   env -i PATH="$BB" TMPDIR="$TEST_TMP" NODE_NAME="${NODE-node-1}" \
     REAPER_INSTALL_RESTART_CMD="$TEST_TMP/rec restart" REAPER_INSTALL_LABEL_CMD="$TEST_TMP/rec label" \
     REAPER_INSTALL_CONTAINERD_CMD="${CTRD_CMD:-none}" REAPER_INSTALL_HOST_EXEC="$TEST_TMP/hostexec" ${INST_ENV:-} \
@@ -49,7 +50,7 @@ expect_refused() {  # expect_refused MESSAGE ARGS...
 # The cycle every config kind must pass: install, install again (changes nothing),
 # uninstall (back to the exact tree of before). Leaves $after1 (the tree after install).
 install_cycle() {
-  local before second
+  local before
   before=$(snapshot "$ROOT")
   : >"$CALLS"
   capture inst install

@@ -21,10 +21,11 @@ in_ns() { echo 'c["annotations"] = {"io.kubernetes.cri.sandbox-namespace": "'"$1
 group_of() { "$REAPER" state --root "$RT_ROOT" --json "$1" | json_field overlayGroup; }
 builds() { grep -c '^built' "$REAPER_OVERLAY_ROOT/$1/build.log"; }
 
+# shellcheck disable=SC2128,SC2178  # f is a string here (another function's f is an array)
 test_writes_stay_in_the_group_and_off_the_host() {
   local f=reaper-ovl-$$
   ov_run w1 "echo one > /tmp/$f; echo two > /etc/$f; echo done"
-  assert_eq done "$out"
+  assert_eq "done" "$out"
   assert_no_file "/tmp/$f"; assert_no_file "/etc/$f"
   ov_run w2 "cat /tmp/$f /etc/$f"
   assert_eq $'one\ntwo' "$out" "second workload of the group"
@@ -42,7 +43,7 @@ test_separate_host_filesystem_is_layered_too() {
   mkdir -p "$mnt" && mount -t tmpfs tmpfs "$mnt" || fail "mount test tmpfs"
   echo on-host > "$mnt/file"
   ov_run s1 "cat $mnt/file; echo changed > $mnt/file; echo new > $mnt/new; cat $mnt/file"
-  local host_file; host_file=$(cat "$mnt/file"); local host_new=$([[ -e $mnt/new ]] && echo yes || echo no)
+  local host_file; host_file=$(cat "$mnt/file"); local host_new; host_new=$([[ -e $mnt/new ]] && echo yes || echo no)
   ov_run s2 "cat $mnt/new"
   local second=$out
   umount "$mnt"; rmdir "$mnt"
@@ -212,7 +213,7 @@ test_dns_host_and_kubernetes_modes() {
 
 test_resolv_conf_symlink_is_never_written_through() {
   # A group made on a host whose resolv.conf is a symlink into /run (systemd-resolved).
-  local target=/run/reaper-tests/$(basename "$TEST_TMP")/stub-resolv.conf
+  local target; target=/run/reaper-tests/$(basename "$TEST_TMP")/stub-resolv.conf
   echo "nameserver 127.0.0.53" > "$target"
   cp -a /etc/resolv.conf "$TEST_TMP/resolv.saved"
   # The overlay sees the host's /etc: make the link there for the duration of the build.

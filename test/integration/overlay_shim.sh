@@ -9,7 +9,7 @@ test_ctr_writes_stay_in_the_group_and_off_the_host() {
   shim_up
   local f=reaper-ovs-$$
   capture rrun --rm w1 sh -c "echo one > /tmp/$f; echo two > /etc/$f; echo done"
-  assert_eq done "$out" "first run (stderr: $err)"
+  assert_eq "done" "$out" "first run (stderr: $err)"
   assert_no_file "/tmp/$f"; assert_no_file "/etc/$f"
   capture rrun --rm w2 sh -c "cat /tmp/$f /etc/$f"
   assert_eq $'one\ntwo' "$out" "a second container of the group (stderr: $err)"

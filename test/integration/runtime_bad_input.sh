@@ -65,6 +65,7 @@ test_dotdot_id_cannot_reach_outside_root_on_any_verb() {
     if [[ $verb == exec ]]; then
       capture rt exec ../x true
     else
+      # shellcheck disable=SC2086  # an unset verb must vanish, not become ""
       capture rt $verb ../x
     fi
     assert_refused "$verb ../x"

@@ -75,11 +75,11 @@ test_list_table_shows_every_container() {
   header=$(head -n1 <<<"$out")
   [[ "$header" =~ ^ID[[:space:]]+PID[[:space:]]+STATUS[[:space:]]+BUNDLE[[:space:]]+CREATED ]] ||
     fail "list header: $header"
-  line=$(grep -E "^$IDA[[:space:]]" <<<"$out") || fail "no row for $IDA in: $out"
+  line=$(grep -E "^${IDA}[[:space:]]" <<<"$out") || fail "no row for $IDA in: $out"
   assert_contains "$line" " $(state_field "$IDA" pid) " "row of $IDA"
   assert_contains "$line" created "row of $IDA"
   assert_contains "$line" "$(realpath "$BA")" "row of $IDA"
-  line=$(grep -E "^$IDB[[:space:]]" <<<"$out") || fail "no row for $IDB in: $out"
+  line=$(grep -E "^${IDB}[[:space:]]" <<<"$out") || fail "no row for $IDB in: $out"
   assert_contains "$line" running "row of $IDB"
   assert_contains "$line" "$(realpath "$BB")" "row of $IDB"
   assert_eq 3 "$(grep -c . <<<"$out")" "lines (header + 2 rows): $out"
@@ -150,7 +150,7 @@ test_ps_table_has_pid_cmd_header_and_every_pid() {
   assert_eq 0 "$rc" "ps ($err)"
   [[ "$(head -n1 <<<"$out")" =~ ^[[:space:]]*PID[[:space:]]+CMD ]] || fail "ps header: $out"
   for p in $(marked_pids "$mark"); do
-    grep -qE "^[[:space:]]*$p[[:space:]]" <<<"$out" || fail "pid $p missing from ps table: $out"
+    grep -qE "^[[:space:]]*${p}[[:space:]]" <<<"$out" || fail "pid $p missing from ps table: $out"
   done
   grep -qE "sleep" <<<"$out" || fail "no CMD column content: $out"
 }
@@ -433,10 +433,12 @@ test_nothing_left_after_delete_of_several_containers() {
   rt_create "$id3" "$TEST_TMP/m1"
   wait_marked_count "$mark1" sleep 2
   wait_stopped "$id2" || fail "$id2 not stopped"
+  # shellcheck disable=SC2046,SC2086  # lists of pids, split into words on purpose
   snap=$(snapshot_pids $(marked_pids "$mark1") $(state_field "$id3" pid))
   rt delete --force "$id1" || fail "delete --force $id1"
   rt delete "$id2" || fail "delete $id2"
   rt delete "$id3" || fail "delete $id3"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id1" "$mark1" $snap
   assert_nothing_left "$id2" "$mark2"
   assert_nothing_left "$id3" ""

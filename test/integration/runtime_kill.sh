@@ -21,6 +21,7 @@ start_daemon_container() {
     sid=$(proc_sid "$p") && [[ "$sid" != "$pid" ]] && ((other++))
   done
   ((other >= 1)) || fail "test setup: no marked process outside the workload's session"
+  # shellcheck disable=SC2046,SC2086  # lists of pids, split into words on purpose
   SNAP=$(snapshot_pids $(marked_pids "$mark"))
 }
 
@@ -43,6 +44,7 @@ test_delete_after_kill_all_leaves_no_process_or_zombie() {
   wait_stopped "$id" || fail "not stopped after kill -a"
   capture rt delete "$id"
   assert_eq 0 "$rc" "delete exit status ($err)"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id" "$mark" $SNAP
 }
 
@@ -52,6 +54,7 @@ test_delete_force_of_running_container_kills_whole_tree() {
   start_daemon_container "$id" "$mark"
   capture rt delete --force "$id"
   assert_eq 0 "$rc" "delete --force exit status ($err)"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id" "$mark" $SNAP
 }
 
@@ -61,6 +64,7 @@ test_delete_f_of_running_container_kills_whole_tree() {
   start_daemon_container "$id" "$mark"
   capture rt delete -f "$id"
   assert_eq 0 "$rc" "delete -f exit status ($err)"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id" "$mark" $SNAP
 }
 
@@ -86,6 +90,7 @@ test_delete_force_of_created_container_kills_held_process() {
   snap=$(snapshot_pids "$(state_field "$id" pid)")
   capture rt delete --force "$id"
   assert_eq 0 "$rc" "delete --force of a created container ($err)"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id" "$mark" $snap
 }
 
@@ -145,11 +150,13 @@ test_kill_all_reaches_detached_exec_process() {
   local p found=""
   for p in $(marked_pids "$mark"); do [[ "$(proc_cmdline "$p")" == "sleep 1001" ]] && found=$p; done
   [[ -n "$found" ]] || fail "the detached exec process is not running"
+  # shellcheck disable=SC2046,SC2086  # lists of pids, split into words on purpose
   snap=$(snapshot_pids $(marked_pids "$mark"))
   rt kill --all "$id" KILL || fail "kill --all failed"
   assert_no_marked_alive "$mark" "kill --all with a detached exec"
   wait_stopped "$id" || fail "not stopped"
   capture rt delete "$id"
   assert_eq 0 "$rc" "delete ($err)"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id" "$mark" $snap
 }

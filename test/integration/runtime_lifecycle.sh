@@ -204,6 +204,7 @@ test_delete_of_created_container_kills_held_workload() {
   [[ -n "$snap" ]] || fail "pid $pid of the created container is not alive"
   capture rt delete "$id"
   assert_eq 0 "$rc" "delete of a created container ($err)"
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   assert_nothing_left "$id" "$mark" $snap
   assert_no_file "$flag"
 }

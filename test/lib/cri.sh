@@ -49,6 +49,7 @@ cri_assert_nothing_left() {
   local pids left
   mapfile -t pids < <(containerd_pids)
   left=$(printf '%s\n' "${pids[@]}" | grep -vx "$CTRD_PID" || true)
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   [[ -z $left ]] || fail "processes left: $(for p in $left; do tr '\0' ' ' </proc/$p/cmdline; echo; done)"
   local sockets
   sockets=$(ls "$CTRD_STATE"/io.containerd.runtime.v2.task/k8s.io 2>/dev/null)

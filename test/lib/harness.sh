@@ -25,6 +25,7 @@ assert_file() { [[ -e "$1" ]] || fail "missing file $1"; }
 assert_no_file() { [[ ! -e "$1" ]] || fail "file should not exist: $1"; }
 
 # Runs a command, capturing stdout in $out, stderr in $err and the exit status in $rc.
+# shellcheck disable=SC2034  # rc, out, err are its results, read by the caller
 capture() {
   local of ef
   of=$(mktemp -p "$TEST_TMP") ef=$(mktemp -p "$TEST_TMP")
@@ -80,14 +81,16 @@ pids_with_mark() {  # pids_with_mark VALUE
 harness_cleanup() {
   local id
   if [[ -d "$RT_ROOT" ]]; then
-    for id in $(ls "$RT_ROOT" 2>/dev/null); do
-      rt delete --force "$id" >/dev/null 2>&1
+    for id in "$RT_ROOT"/*; do
+      [[ -e $id ]] && rt delete --force "${id##*/}" >/dev/null 2>&1
     done
   fi
   # The groups' namespaces are bind mounts and their layers tmpfs mounts: drop them
   # before the directory.
   local g
-  for g in $(ls "$REAPER_OVERLAY_ROOT" 2>/dev/null); do
+  for g in "$REAPER_OVERLAY_ROOT"/*; do
+    [[ -e $g ]] || continue
+    g=${g##*/}
     "$REAPER" overlay rm "$g" >/dev/null 2>&1 ||
       { umount -l "$REAPER_OVERLAY_ROOT/$g/mnt"; umount -l "$REAPER_OVERLAY_ROOT/$g/layers"; } 2>/dev/null
   done

@@ -91,6 +91,7 @@ wait_no_shim_pids() {
     left=$(shim_pids); [[ -z $left ]] && return 0
     sleep 0.05
   done
+  # shellcheck disable=SC2086  # a list of pids, split into words on purpose
   echo "processes of the shim left: $(describe_pids $left)" >&2
   return 1
 }
@@ -110,6 +111,7 @@ socket_owner() {
   inode=$(awk -v p="$path" '$NF == p { print $7; exit }' /proc/net/unix)
   [[ -n $inode ]] || return 1
   local -A holders=()
+  # shellcheck disable=SC2044  # /proc/PID/fd/N paths: no spaces to split on
   for f in $(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[$inode\]" 2>/dev/null); do
     p=${f#/proc/}; p=${p%%/*}
     holders[$p]=1
@@ -164,7 +166,7 @@ containerd_kill_restart() {
   wait "$old" 2>/dev/null
   for ((i = 0; i < 100; i++)); do pid_alive "$old" || break; sleep 0.05; done
   pid_alive "$old" && fail "containerd $old survived SIGKILL"
-  local mark="--- rtest restart $(date +%s%N) ---"
+  local mark; mark="--- rtest restart $(date +%s%N) ---"
   echo "$mark" >>"$CTRD_LOG"
   _ctrd_launch append
   # Booted = the log line after our marker, then ctr answers (bounded: 15 s).
@@ -287,6 +289,7 @@ sys.exit(128 + os.WTERMSIG(status))
 # ctr_argv: the ctr command line cctr uses, for programs that cannot call shell functions
 # (pty_run). Prints nothing; sets the array CTR_ARGV.
 ctr_argv() {
+  # shellcheck disable=SC2034  # CTR_ARGV is this function's result, used by the test files
   CTR_ARGV=("$CTRD_CTR" --address "$CTRD_SOCK" --namespace "$CTRD_NS")
 }
 
