@@ -429,6 +429,7 @@ EOF
 # command is the installer's own default (HOST_EXEC systemctl restart UNIT) with the
 # test's HOST_EXEC (busybox's sh runs its own nsenter applet whatever PATH says).
 flavor_inst() {
+  # shellcheck disable=SC2086  # INST_ENV holds VAR=value words
   env -i PATH="$BB" TMPDIR="$TEST_TMP" NODE_NAME=node-1 REAPER_INSTALL_HOST_EXEC="$TEST_TMP/hostexec" \
     REAPER_INSTALL_LABEL_CMD="$TEST_TMP/rec label" ${INST_ENV:-} \
     "$BB/sh" "$TOP/deploy/installer/install.sh" --root "$ROOT" --binary "$REAPER" "$@"

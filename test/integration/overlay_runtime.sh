@@ -21,7 +21,6 @@ in_ns() { echo 'c["annotations"] = {"io.kubernetes.cri.sandbox-namespace": "'"$1
 group_of() { "$REAPER" state --root "$RT_ROOT" --json "$1" | json_field overlayGroup; }
 builds() { grep -c '^built' "$REAPER_OVERLAY_ROOT/$1/build.log"; }
 
-# shellcheck disable=SC2128,SC2178  # f is a string here (another function's f is an array)
 test_writes_stay_in_the_group_and_off_the_host() {
   local f=reaper-ovl-$$
   ov_run w1 "echo one > /tmp/$f; echo two > /etc/$f; echo done"

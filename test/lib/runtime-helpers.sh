@@ -162,9 +162,9 @@ proc_stat() {
   local s rest
   { s=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
   rest=${s##*) }
-  local -a f
-  read -r -a f <<<"$rest"
-  echo "${f[0]} ${f[1]} ${f[19]}"
+  local -a fields
+  read -r -a fields <<<"$rest"
+  echo "${fields[0]} ${fields[1]} ${fields[19]}"
 }
 proc_comm() { cat "/proc/$1/comm" 2>/dev/null; }
 proc_cmdline() {  # args joined by spaces
@@ -350,9 +350,9 @@ proc_sid() {
   local s rest
   { s=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
   rest=${s##*) }
-  local -a f
-  read -r -a f <<<"$rest"
-  echo "${f[3]}"
+  local -a fields
+  read -r -a fields <<<"$rest"
+  echo "${fields[3]}"
 }
 
 # assert_no_marked_alive MARK WHAT: no live process carries MARK (500 ms grace for SIGKILL
