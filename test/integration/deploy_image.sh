@@ -35,6 +35,7 @@ test_image_builds_and_its_entry_point_installs_on_a_node_root() {
   local before ctr
   before=$(cd "$node" && find . -printf '%p %y %m %l\n' | sort && find . -type f -exec sha256sum {} + | sort)
   ctr=$("${BUILDAH[@]}" from "$IMAGE") || fail "buildah from"
+  # shellcheck disable=SC2317  # run_entry is called below, shellcheck does not see it
   run_entry() {  # the entry point with VERB, as the DaemonSet's init container runs it
     "${BUILDAH[@]}" run --isolation chroot -v "$node:/host" -v "$rec:/rec" \
       --env NODE_NAME=node-1 --env REAPER_INSTALL_RESTART_CMD="/rec/record restart" \
