@@ -71,7 +71,7 @@ int serve(const Options& opts) {
     });
     publisher.flush([&] { io.stop(); });
   };
-  tasks.on_shutdown = stop;
+  tasks.set_on_shutdown(stop);
 
   asio::signal_set signals(io, SIGCHLD, SIGTERM, SIGINT);
   std::function<void(boost::system::error_code, int)> on_signal =

@@ -139,7 +139,7 @@ TEST_CASE("task service: Connect never fails and Shutdown with nothing left shut
   CHECK(resp.task_pid() == 0);
 
   bool shut = false;
-  f.service->on_shutdown = [&] { shut = true; };
+  f.service->set_on_shutdown([&] { shut = true; });
   CHECK(f.call("Shutdown", task::ShutdownRequest()).code == Code::Ok);
   CHECK(shut);
 }

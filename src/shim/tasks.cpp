@@ -1,0 +1,441 @@
+#include "shim/tasks.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/read_until.hpp>
+#include <csignal>
+
+#include "core/ids.hpp"
+#include "core/line_protocol.hpp"
+#include "core/log.hpp"
+#include "shim/task_events.hpp"
+
+namespace asio = boost::asio;
+namespace task = containerd::task::v2;
+namespace events = containerd::events;
+
+namespace reaper::shim {
+namespace {
+
+void set_time(google::protobuf::Timestamp* ts, int64_t ns) {
+  ts->set_seconds(ns / 1'000'000'000);
+  ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
+
+}  // namespace
+
+Tasks::Tasks(asio::io_context& io, const Options& opts, Publisher& publisher)
+    : io_(io), opts_(opts), publisher_(publisher), runtime_(state_root(opts.ns)) {}
+
+// ----------------------------------------------------------------------------- lookup
+
+Result<Tasks::Container*> Tasks::container(const std::string& id) {
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return fail(ErrorKind::kNotFound, "container not created");
+  return it->second.get();
+}
+
+Result<Tasks::Target> Tasks::lookup(const ProcessRef& ref) {
+  Container* c = TRY(container(ref.id));
+  if (ref.exec_id.empty()) return Target{*c, c->init};
+  auto it = c->execs.find(ref.exec_id);
+  if (it == c->execs.end()) return fail(ErrorKind::kNotFound, "process does not exist " + ref.exec_id);
+  return Target{*c, *it->second};
+}
+
+// ----------------------------------------------------------------------------- Create
+
+void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
+  auto created = [&]() -> Result<pid_t> {
+    TRY(validate_id(req.id()));
+    if (containers_.count(req.id())) return failf(ErrorKind::kAlreadyExists, "id {}", req.id());
+    if (!req.checkpoint().empty() || !req.parent_checkpoint().empty())
+      return fail(ErrorKind::kUnimplemented, "checkpoint restore: reaper has no CRIU support");
+    auto spec = oci::load_bundle_spec(req.bundle());
+    if (!spec)
+      return std::unexpected(Error{spec.error().code, "bundle " + req.bundle() + ": " + spec.error().message,
+                                   ErrorKind::kInvalidArgument});
+    spec->process.terminal = req.terminal();
+
+    IoPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+    auto pio = TRY_CTX(ProcessIo::open(io_, paths), "open IO");
+    // A record left by a shim that died (same id, nothing alive) must not block a new task.
+    if (auto old = runtime_.state(req.id()); old && !old->monitor_alive) {
+      auto ignored = runtime_.remove(req.id(), true);
+      (void)ignored;
+    }
+    CreateOptions co;
+    co.id = req.id();
+    co.bundle = req.bundle();
+    co.spec = *spec;
+    co.io.stdio = pio->stdio();
+    co.io.console_channel = pio->console_channel();
+    co.io.notify_exit = true;
+    auto launched = runtime_.create(co);
+    if (!launched) {
+      pio->close();
+      return std::unexpected(launched.error().wrap("OCI runtime create failed"));
+    }
+    if (auto ok = pio->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
+
+    auto c = std::make_unique<Container>();
+    c->id = req.id();
+    c->bundle = req.bundle();
+    c->init.pid = launched->pid;
+    c->init.io = pio;
+    c->init.paths = paths;
+    c->init.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
+    Container& ref = *c;
+    containers_.emplace(req.id(), std::move(c));
+    watch_exit(ref, ref.init);
+
+    events::TaskCreate ev;
+    ev.set_container_id(req.id());
+    ev.set_bundle(req.bundle());
+    *ev.mutable_rootfs() = req.rootfs();
+    ev.mutable_io()->set_stdin(req.stdin());
+    ev.mutable_io()->set_stdout(req.stdout());
+    ev.mutable_io()->set_stderr(req.stderr());
+    ev.mutable_io()->set_terminal(req.terminal());
+    ev.set_pid(static_cast<uint32_t>(launched->pid));
+    publish(publisher_, ev);
+    return launched->pid;
+  }();
+  done(std::move(created));
+}
+
+// ----------------------------------------------------------------------------- Start
+
+void Tasks::start(const ProcessRef& ref, Done<pid_t> done) {
+  auto t = lookup(ref);
+  if (!t) return done(std::unexpected(t.error()));
+  done(ref.exec_id.empty() ? start_init(t->c, t->p) : start_exec(t->c, t->p));
+}
+
+Result<pid_t> Tasks::start_init(Container& c, Process& p) {
+  TRY_CTX(p.machine.can_start(), "container " + c.id);
+  // The record on disk agrees (a monitor that died meanwhile leaves it stopped).
+  if (auto o = runtime_.state(c.id); !o || o->status != reaper::Status::kCreated)
+    return failf(ErrorKind::kFailedPrecondition, "container {} is not in the created state", c.id);
+  // Returns once the workload has exec'd; its exit notification cannot be handled
+  // before this returns, so TaskStart always precedes TaskExit.
+  TRY_CTX(runtime_.start(c.id), "OCI runtime start failed");
+  TRY(p.machine.start());
+  events::TaskStart ev;
+  ev.set_container_id(c.id);
+  ev.set_pid(static_cast<uint32_t>(p.pid));
+  publish(publisher_, ev);
+  return p.pid;
+}
+
+Result<pid_t> Tasks::start_exec(Container& c, Process& p) {
+  TRY_CTX(p.machine.can_start(), "process " + p.exec_id);
+  auto on_disk = runtime_.state(c.id);
+  if (c.init.machine.state() != ProcState::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
+    return failf(ErrorKind::kFailedPrecondition, "container {} init process is not running", c.id);
+  auto pio = TRY_CTX(ProcessIo::open(io_, p.paths), "open IO");
+  ExecOptions eo;
+  eo.id = c.id;
+  eo.exec_id = p.exec_id;
+  eo.process = p.spec;
+  eo.io.stdio = pio->stdio();
+  eo.io.console_channel = pio->console_channel();
+  eo.io.notify_exit = true;
+  auto launched = runtime_.exec_detached(eo);
+  if (!launched) {
+    pio->close();
+    // Nobody may wait forever for a process that never ran.
+    auto ignored = p.machine.exited({255, now_ns()});
+    (void)ignored;
+    answer_waiters(p);
+    return std::unexpected(launched.error().wrap("OCI runtime exec failed"));
+  }
+  if (auto ok = pio->started(); !ok) log::error("{}: console: {}", p.exec_id, ok.error().describe());
+  p.io = pio;
+  p.pid = launched->pid;
+  TRY(p.machine.start());
+  p.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
+  watch_exit(c, p);
+  events::TaskExecStarted ev;
+  ev.set_container_id(c.id);
+  ev.set_exec_id(p.exec_id);
+  ev.set_pid(static_cast<uint32_t>(p.pid));
+  publish(publisher_, ev);
+  return p.pid;
+}
+
+// ----------------------------------------------------------------------------- exits
+
+void Tasks::watch_exit(Container& c, Process& p) {
+  // The monitor writes one line, "exit STATUS NS", after recording the exit on disk.
+  p.notify_buf = std::make_shared<asio::streambuf>();
+  std::string id = c.id, exec_id = p.exec_id;
+  auto buf = p.notify_buf;
+  asio::async_read_until(*p.notify, *buf, '\n', [this, id, exec_id, buf](boost::system::error_code ec, size_t) {
+    if (ec == asio::error::operation_aborted) return;
+    std::string text(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    // A monitor that died without a word leaves the status unknown: 255.
+    auto exit = ec ? std::nullopt : line::parse_exited(text);
+    ExitInfo e = exit ? ExitInfo{exit->status, exit->ns} : ExitInfo{255, now_ns()};
+    // The exit is reported once its output has been read (ProcessIo). When an init
+    // exits, what is left of its container goes too, as a pid namespace's end would
+    // take it: after the report when nothing is left to read (the common case, kept
+    // fast), before the wait otherwise, so that nothing writes on meanwhile.
+    auto t = lookup({id, exec_id});
+    Process* p = t ? &t->p : nullptr;
+    auto report = [this, id, exec_id, e] { exited(id, exec_id, e); };
+    bool waits = p && p->io && !p->io->drained();
+    if (waits && exec_id.empty()) kill_leftovers(id);
+    // At once when nothing is unread; either way the shim lets go of the FIFOs then,
+    // so the reader sees EOF (an exec's reader waits for it).
+    if (p && p->io) p->io->on_drained(report);
+    else report();
+    if (!waits && exec_id.empty()) kill_leftovers(id);
+  });
+}
+
+void Tasks::kill_leftovers(const std::string& id) {
+  auto ignored = runtime_.kill(id, SIGKILL, true);
+  (void)ignored;
+}
+
+bool Tasks::execs_running(const Container& c) const {
+  for (const auto& [id, p] : c.execs)
+    if (p->machine.live()) return true;
+  return false;
+}
+
+void Tasks::exited(const std::string& id, const std::string& exec_id, ExitInfo e) {
+  auto t = lookup({id, exec_id});
+  if (!t) return;  // deleted meanwhile
+  Container& c = t->c;
+  Process& p = t->p;
+  if (!p.machine.exited(e)) return;  // already stopped: the first exit is the real one
+  p.notify.reset();
+  if (!exec_id.empty()) {
+    report_exit(c, p);
+    if (c.init_exit_held && !execs_running(c)) {
+      c.init_exit_held = false;
+      report_exit(c, c.init);
+    }
+    return;
+  }
+  // Nothing of a stopped container goes on running (watch_exit kills its leftovers),
+  // exec'd processes included. Exec exits come before the container's, so with execs
+  // running the init's exit waits for theirs.
+  if (execs_running(c)) {
+    c.init_exit_held = true;
+    kill_leftovers(id);
+    return;
+  }
+  report_exit(c, p);
+}
+
+void Tasks::report_exit(Container& c, Process& p) {
+  // Waiters first, then the event, as runc does.
+  size_t waiters = p.waiters.size();
+  answer_waiters(p);
+  const ExitInfo& e = p.machine.exit();
+  // The latency from the recorded exit to the Wait replies (bench/ctr-run.sh reads it).
+  log::info("exit {} {}: status {}, {} Wait replies {} us after the exit", c.id,
+            p.exec_id.empty() ? "init" : p.exec_id, e.status, waiters, (now_ns() - e.ns) / 1000);
+  events::TaskExit ev;
+  ev.set_container_id(c.id);
+  ev.set_id(p.exec_id.empty() ? c.id : p.exec_id);
+  ev.set_pid(static_cast<uint32_t>(p.pid));
+  ev.set_exit_status(e.status);
+  set_time(ev.mutable_exited_at(), e.ns);
+  publish(publisher_, ev);
+}
+
+void Tasks::answer_waiters(Process& p) {
+  for (auto& w : std::exchange(p.waiters, {})) w(p.machine.exit());
+}
+
+void Tasks::abandon(Process& p) {
+  // A process that is being forgotten never leaves a Wait unanswered.
+  if (p.machine.state() != ProcState::kStopped) {
+    auto ignored = p.machine.exited({255, now_ns()});
+    (void)ignored;
+  }
+  answer_waiters(p);
+}
+
+void Tasks::wait(const ProcessRef& ref, Done<ExitInfo> done) {
+  auto t = lookup(ref);
+  if (!t) return done(std::unexpected(t.error()));
+  bool held = ref.exec_id.empty() && t->c.init_exit_held;
+  if (t->p.machine.state() == ProcState::kStopped && !held) return done(t->p.machine.exit());
+  t->p.waiters.push_back(std::move(done));  // answered by report_exit, however long it takes
+}
+
+// ----------------------------------------------------------------------------- queries
+
+Result<ProcessView> Tasks::state(const ProcessRef& ref) {
+  Target t = TRY(lookup(ref));
+  ProcessView v;
+  v.id = ref.exec_id.empty() ? t.c.id : ref.exec_id;
+  v.bundle = t.c.bundle;
+  v.pid = t.p.pid;
+  v.state = t.p.machine.shown_state(t.c.init.machine);
+  v.paths = t.p.paths;
+  v.exit = t.p.machine.exit();
+  return v;
+}
+
+Result<std::vector<pid_t>> Tasks::pids(const std::string& id) {
+  TRY(container(id));
+  return runtime_.pids(id).value_or(std::vector<pid_t>{});
+}
+
+pid_t Tasks::init_pid(const std::string& id) {
+  auto c = container(id);
+  return c ? (*c)->init.pid : 0;
+}
+
+// ----------------------------------------------------------------------------- control
+
+Result<void> Tasks::kill(const ProcessRef& ref, int sig, bool all) {
+  Target t = TRY(lookup(ref));
+  if (sig < 1 || sig > SIGRTMAX) return failf(ErrorKind::kInvalidArgument, "invalid signal {}", sig);
+  if (t.p.machine.state() == ProcState::kCreated && !t.p.machine.is_init())
+    return fail(ErrorKind::kFailedPrecondition, "process not created");
+  if (all && ref.exec_id.empty()) {
+    auto ignored = runtime_.kill(t.c.id, sig, true);  // everything of the container, execs included
+    (void)ignored;
+    return t.p.machine.can_signal();
+  }
+  TRY(t.p.machine.can_signal());
+  return ref.exec_id.empty() ? runtime_.kill(t.c.id, sig, false) : runtime_.kill_exec(t.c.id, ref.exec_id, sig);
+}
+
+Result<void> Tasks::pause(const std::string& id) {
+  Container* c = TRY(container(id));
+  TRY(c->init.machine.pause());
+  // No cgroup freezer without cgroups: every process of the container is stopped instead.
+  auto ignored = runtime_.kill(c->id, SIGSTOP, true);
+  (void)ignored;
+  events::TaskPaused ev;
+  ev.set_container_id(c->id);
+  publish(publisher_, ev);
+  return {};
+}
+
+Result<void> Tasks::resume(const std::string& id) {
+  Container* c = TRY(container(id));
+  TRY(c->init.machine.resume());
+  auto ignored = runtime_.kill(c->id, SIGCONT, true);
+  (void)ignored;
+  events::TaskResumed ev;
+  ev.set_container_id(c->id);
+  publish(publisher_, ev);
+  return {};
+}
+
+Result<void> Tasks::update(const std::string& id) {
+  Container* c = TRY(container(id));
+  TRY(c->init.machine.can_update());
+  // Resource limits need cgroups, which reaper does not use: accepted and not enforced,
+  // so that kubelet's resource updates do not fail.
+  log::info("{}: resource update accepted, not enforced (no cgroups)", c->id);
+  return {};
+}
+
+Result<void> Tasks::exec(const task::ExecProcessRequest& req) {
+  Container* c = TRY(container(req.id()));
+  TRY(validate_id(req.exec_id(), "exec id"));
+  if (c->execs.count(req.exec_id())) return failf(ErrorKind::kAlreadyExists, "id {}", req.exec_id());
+  TRY_CTX(c->init.machine.can_exec(), "container " + c->id);
+  auto spec = oci::parse_process(req.spec().value());
+  if (!spec) return fail(ErrorKind::kInvalidArgument, "exec spec: " + spec.error().message);
+  spec->terminal = req.terminal();
+  auto p = std::make_unique<Process>(req.exec_id());
+  p->spec = std::move(*spec);
+  p->paths = IoPaths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+  c->execs.emplace(req.exec_id(), std::move(p));
+  events::TaskExecAdded ev;
+  ev.set_container_id(c->id);
+  ev.set_exec_id(req.exec_id());
+  publish(publisher_, ev);
+  return {};
+}
+
+Result<void> Tasks::resize_pty(const ProcessRef& ref, unsigned rows, unsigned cols) {
+  Target t = TRY(lookup(ref));
+  if (t.p.io) TRY(t.p.io->resize(rows, cols));
+  return {};
+}
+
+Result<void> Tasks::close_io(const ProcessRef& ref) {
+  Target t = TRY(lookup(ref));
+  if (t.p.io) t.p.io->close_stdin();
+  return {};
+}
+
+// ----------------------------------------------------------------------------- Delete
+
+void Tasks::remove(const ProcessRef& ref, Done<Deleted> done) {
+  auto t = lookup(ref);
+  if (!t) return done(std::unexpected(t.error()));
+  if (ref.exec_id.empty() && t->c.init_exit_held)
+    return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
+  if (t->p.machine.live()) return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
+  done(ref.exec_id.empty() ? remove_init(t->c, t->p) : remove_exec(t->c, t->p));
+  maybe_shut_down();  // after the answer: shutting down closes the server
+}
+
+Result<Deleted> Tasks::remove_exec(Container& c, Process& p) {
+  Deleted d{p.pid, p.machine.exit()};
+  if (d.exit.ns == 0) d.exit.ns = now_ns();
+  if (p.machine.state() != ProcState::kCreated) {
+    auto ignored = runtime_.remove_exec(c.id, p.exec_id);
+    (void)ignored;
+  }
+  if (p.io) p.io->close();
+  abandon(p);
+  TRY(p.machine.remove());
+  c.execs.erase(p.exec_id);
+  return d;
+}
+
+Result<Deleted> Tasks::remove_init(Container& c, Process& p) {
+  // The init: whatever is left of the container goes, its record too.
+  if (p.machine.state() == ProcState::kCreated) {
+    // Never started: killed now, with its exit recorded, answered and published.
+    auto ignored = runtime_.kill(c.id, SIGKILL, true);
+    (void)ignored;
+    auto status = runtime_.wait(c.id);
+    TRY(p.machine.exited({static_cast<uint32_t>(status.value_or(128 + SIGKILL)), now_ns()}));
+    p.notify.reset();
+    report_exit(c, p);
+  }
+  auto removed = runtime_.remove(c.id, true);
+  if (!removed) log::error("{}: delete: {}", c.id, removed.error().describe());
+  for (auto& [id, e] : c.execs) abandon(*e);
+  for (auto& [id, e] : c.execs)
+    if (e->io) e->io->close();
+  if (p.io) p.io->close();
+  TRY(p.machine.remove());
+  Deleted d{p.pid, p.machine.exit()};
+  events::TaskDelete ev;
+  ev.set_container_id(c.id);
+  ev.set_pid(static_cast<uint32_t>(d.pid));
+  ev.set_exit_status(d.exit.status);
+  set_time(ev.mutable_exited_at(), d.exit.ns);
+  publish(publisher_, ev);
+  std::string id = c.id;
+  containers_.erase(id);  // c and p are gone from here on
+  return d;
+}
+
+void Tasks::shutdown() {
+  shutdown_requested_ = true;
+  maybe_shut_down();
+}
+
+void Tasks::maybe_shut_down() {
+  if (shutdown_requested_ && containers_.empty() && on_shutdown) on_shutdown();
+}
+
+}  // namespace reaper::shim

@@ -1,0 +1,124 @@
+#pragma once
+// The containers of one shim (one pod) and what the Task API does to them: the logic
+// behind every request, in terms of processes and their state machines
+// (process_state.hpp). TaskService only decodes requests, makes one call here and
+// encodes the answer. Each process is run by a core monitor (fork-first, child
+// subreaper, exit recorded on disk before anyone is told); this layer keeps the
+// protocol view: states, waiters, IO, and events in containerd's order.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/container.hpp"
+#include "events.pb.h"
+#include "shim.pb.h"
+#include "shim/options.hpp"
+#include "shim/process_io.hpp"
+#include "shim/process_state.hpp"
+#include "shim/publisher.hpp"
+
+namespace reaper::shim {
+
+template <class T>
+using Done = std::function<void(Result<T>)>;
+
+// Which process a request is about: a container's init (exec_id "") or one of its execs.
+struct ProcessRef {
+  std::string id, exec_id;
+};
+
+struct ProcessView {  // what State answers
+  std::string id, bundle;
+  pid_t pid = 0;
+  ProcState state = ProcState::kCreated;
+  IoPaths paths;
+  ExitInfo exit;
+};
+
+struct Deleted {
+  pid_t pid = 0;
+  ExitInfo exit;
+};
+
+class Tasks {
+ public:
+  Tasks(boost::asio::io_context& io, const Options& opts, Publisher& publisher);
+
+  void create(const containerd::task::v2::CreateTaskRequest& req, Done<pid_t> done);
+  void start(const ProcessRef& ref, Done<pid_t> done);
+  void remove(const ProcessRef& ref, Done<Deleted> done);
+  Result<void> exec(const containerd::task::v2::ExecProcessRequest& req);
+  // Answered once the process's exit has been reported, however long that takes.
+  void wait(const ProcessRef& ref, Done<ExitInfo> done);
+  Result<ProcessView> state(const ProcessRef& ref);
+  Result<std::vector<pid_t>> pids(const std::string& id);
+  Result<void> kill(const ProcessRef& ref, int signal, bool all);
+  Result<void> pause(const std::string& id);
+  Result<void> resume(const std::string& id);
+  Result<void> update(const std::string& id);
+  Result<void> resize_pty(const ProcessRef& ref, unsigned rows, unsigned cols);
+  Result<void> close_io(const ProcessRef& ref);
+  pid_t init_pid(const std::string& id);  // 0 when unknown
+  // containerd asks after every deleted task; we leave only when nothing is left.
+  void shutdown();
+
+  bool empty() const { return containers_.empty(); }
+  std::function<void()> on_shutdown;
+
+ private:
+  struct Process {
+    explicit Process(std::string exec) : exec_id(std::move(exec)), machine(exec_id.empty()) {}
+    std::string exec_id;  // "" for the container's init process
+    pid_t pid = 0;
+    ProcessMachine machine;
+    oci::Process spec;  // exec processes: what to run at Start
+    std::shared_ptr<ProcessIo> io;
+    IoPaths paths;
+    std::unique_ptr<boost::asio::posix::stream_descriptor> notify;
+    std::shared_ptr<boost::asio::streambuf> notify_buf;
+    std::vector<Done<ExitInfo>> waiters;
+  };
+
+  struct Container {
+    std::string id, bundle;
+    Process init{""};
+    std::map<std::string, std::unique_ptr<Process>> execs;
+    bool init_exit_held = false;  // init exited; its exit waits for the running execs'
+  };
+
+  struct Target {
+    Container& c;
+    Process& p;
+  };
+  // The one lookup every request starts with: NOT_FOUND for an unknown id or exec id.
+  Result<Container*> container(const std::string& id);
+  Result<Target> lookup(const ProcessRef& ref);
+
+  Result<pid_t> start_init(Container& c, Process& p);
+  Result<pid_t> start_exec(Container& c, Process& p);
+  Result<Deleted> remove_exec(Container& c, Process& p);
+  Result<Deleted> remove_init(Container& c, Process& p);
+
+  void watch_exit(Container& c, Process& p);
+  void exited(const std::string& id, const std::string& exec_id, ExitInfo e);
+  void report_exit(Container& c, Process& p);
+  void answer_waiters(Process& p);
+  bool execs_running(const Container& c) const;
+  void kill_leftovers(const std::string& id);  // SIGKILL to every process of the container
+  void abandon(Process& p);
+  void maybe_shut_down();
+
+  boost::asio::io_context& io_;
+  Options opts_;
+  Publisher& publisher_;
+  Containers runtime_;
+  std::map<std::string, std::unique_ptr<Container>> containers_;
+  bool shutdown_requested_ = false;
+};
+
+}  // namespace reaper::shim
