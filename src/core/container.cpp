@@ -68,7 +68,7 @@ Result<Launched> launch(const MonitorSpec& ms, bool stand_in, const std::string&
 
 }  // namespace
 
-Result<Launched> Containers::create(const CreateOptions& opts) {
+Result<PreparedLaunch> Containers::prepare_create(const CreateOptions& opts) {
   TRY(validate_id(opts.id));
   // Everything that can be checked is checked before anything is made.
   oci::Spec spec = opts.spec ? *opts.spec
@@ -94,7 +94,9 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   TRY(store_.create_dir(opts.id));
   std::string dir = store_.dir(opts.id);
 
-  MonitorSpec ms;
+  PreparedLaunch prepared;
+  prepared.dir = dir;
+  MonitorSpec& ms = prepared.ms;
   ms.dir = dir;
   ms.initial.id = opts.id;
   ms.initial.bundle = opts.bundle;
@@ -107,14 +109,47 @@ Result<Launched> Containers::create(const CreateOptions& opts) {
   ms.mounts = std::move(plan);
   apply_io(ms, opts.io);
   ms.gated = true;
-  auto launched = launch(ms, opts.stand_in, opts.pid_file);
+  return prepared;
+}
+
+Result<Launched> Containers::create(const CreateOptions& opts) {
+  PreparedLaunch p = TRY(prepare_create(opts));
+  auto launched = launch(p.ms, opts.stand_in, opts.pid_file);
   if (!launched) {
     // Nothing half-made stays behind: wait for the monitor, then drop the directory.
-    auto ignored = wait_monitor_gone(dir);
+    auto ignored = wait_monitor_gone(p.dir);
     (void)ignored;
-    auto removed = files::remove_tree(dir);
+    auto removed = files::remove_tree(p.dir);
     (void)removed;
     return std::unexpected(launched.error());
+  }
+  return launched;
+}
+
+Result<PendingCreate> Containers::begin_create(const CreateOptions& opts) {
+  PreparedLaunch p = TRY(prepare_create(opts));
+  auto pending = fork_monitor(p.ms);
+  if (!pending) {
+    auto removed = files::remove_tree(p.dir);
+    (void)removed;
+    return std::unexpected(pending.error());
+  }
+  return PendingCreate{opts.id, p.dir, opts.pid_file, std::move(*pending)};
+}
+
+Result<Launched> Containers::finish_create(PendingCreate&& pending, const Result<std::string>& report) {
+  auto launched = complete_launch(std::move(pending.launch), report);
+  Result<void> recorded = launched ? write_pid_file(pending.pid_file, launched->pid)
+                                   : Result<void>(std::unexpected(launched.error()));
+  if (!recorded) {
+    if (launched) ::kill(launched->pid, SIGKILL);
+    // Nothing half-made stays behind: wait for the monitor (it ends at once after a
+    // failed report, or after the kill), then drop the directory.
+    auto ignored = wait_monitor_gone(pending.dir);
+    (void)ignored;
+    auto removed = files::remove_tree(pending.dir);
+    (void)removed;
+    return std::unexpected(recorded.error());
   }
   return launched;
 }
@@ -199,7 +234,7 @@ Result<void> Containers::remove(const std::string& id, bool force) {
   return files::remove_tree(dir);
 }
 
-Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
+Result<PreparedLaunch> Containers::prepare_exec(const ExecOptions& opts) {
   Observed o = TRY(store_.observe(opts.id));
   if (o.status != Status::kRunning)
     return failf(ErrorKind::kFailedPrecondition, "container {:?} is {}: exec needs a running container", opts.id,
@@ -222,34 +257,72 @@ Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
     (void)ignored;
     return std::unexpected(init.error());
   }
-  MonitorSpec ms;
+  PreparedLaunch prepared;
+  prepared.dir = dir;
+  prepared.init_pidfd = std::move(*init);
+  MonitorSpec& ms = prepared.ms;
   ms.dir = dir;
   ms.initial.id = exec_id;
   ms.initial.bundle = o.state.bundle;
   ms.initial.overlay_group = o.state.overlay_group;
   ms.process = opts.process;
-  ms.join_mounts_fd = init->get();
+  ms.join_mounts_fd = prepared.init_pidfd.get();
   if (auto node = load_node_config()) ms.audit = node->audit;
   ms.audit_context = audit_context(o.state.annotations, opts.id, exec_id);
   apply_io(ms, opts.io);
   ms.gated = false;
-  auto launched = launch(ms, opts.stand_in && opts.detach, opts.pid_file);
+  return prepared;
+}
+
+Result<Launched> Containers::exec_detached(const ExecOptions& opts) {
+  PreparedLaunch p = TRY(prepare_exec(opts));
+  auto launched = launch(p.ms, opts.stand_in && opts.detach, opts.pid_file);
   if (!launched) {
-    auto ignored = wait_monitor_gone(dir);
+    auto ignored = wait_monitor_gone(p.dir);
     (void)ignored;
-    auto removed = files::remove_tree(dir);
+    auto removed = files::remove_tree(p.dir);
     (void)removed;
     return std::unexpected(launched.error());
   }
   return launched;
 }
 
-Result<void> Containers::remove_exec(const std::string& id, const std::string& exec_id) {
+Result<PendingCreate> Containers::begin_exec(const ExecOptions& opts) {
+  PreparedLaunch p = TRY(prepare_exec(opts));
+  auto pending = fork_monitor(p.ms);
+  if (!pending) {
+    auto ignored = files::remove_tree(p.dir);
+    (void)ignored;
+    return std::unexpected(pending.error());
+  }
+  return PendingCreate{opts.id, p.dir, opts.pid_file, std::move(*pending)};
+}
+
+Result<Launched> Containers::finish_exec(PendingCreate&& pending, const Result<std::string>& report) {
+  auto launched = complete_launch(std::move(pending.launch), report);
+  if (!launched) {
+    auto ignored = wait_monitor_gone(pending.dir);
+    (void)ignored;
+    auto removed = files::remove_tree(pending.dir);
+    (void)removed;
+    return std::unexpected(launched.error());
+  }
+  TRY(write_pid_file(pending.pid_file, launched->pid));
+  return launched;
+}
+
+Result<void> Containers::kill_exec_tree(const std::string& id, const std::string& exec_id) {
   TRY(validate_id(exec_id, "exec id"));
   std::string dir = store_.exec_dir(id, exec_id);
-  // Whatever the exec'd process left behind dies with its record.
   if (monitor_alive(dir))
     if (auto o = store_.observe_dir(dir)) signal_descendants({o->state.monitor_pid}, SIGKILL);
+  return {};
+}
+
+Result<void> Containers::remove_exec(const std::string& id, const std::string& exec_id) {
+  // Whatever the exec'd process left behind dies with its record.
+  TRY(kill_exec_tree(id, exec_id));
+  std::string dir = store_.exec_dir(id, exec_id);
   TRY(wait_monitor_gone(dir));
   return files::remove_tree(dir);
 }

@@ -43,12 +43,30 @@ struct ExecOptions {
   bool stand_in = false;  // as for CreateOptions (detached execs only)
 };
 
+// A create or exec checked and planned, its state directory made, not launched yet.
+struct PreparedLaunch {
+  std::string dir;
+  MonitorSpec ms;
+  UniqueFd init_pidfd;  // an exec joins the namespace of the init behind it
+};
+
+// A create or exec whose monitor is setting the workload up (see PendingLaunch): the
+// caller reads the report line however it likes, then calls finish_create/finish_exec.
+struct PendingCreate {
+  std::string id, dir, pid_file;
+  PendingLaunch launch;
+};
+
 class Containers {
  public:
   explicit Containers(std::string root) : store_(std::move(root)) {}
   const StateStore& store() const { return store_; }
 
-  Result<Launched> create(const CreateOptions& opts);
+  Result<Launched> create(const CreateOptions& opts);  // begin, blocking read, finish
+  // Everything up to the monitor's fork: checks, mount plan, state directory.
+  Result<PendingCreate> begin_create(const CreateOptions& opts);
+  // With the monitor's report: the pid, or the error with nothing left behind.
+  Result<Launched> finish_create(PendingCreate&& pending, const Result<std::string>& report);
   Result<void> start(const std::string& id);
   Result<Observed> state(const std::string& id) const;
   Result<void> kill(const std::string& id, int sig, bool all);
@@ -62,8 +80,12 @@ class Containers {
   Result<int> exec(const ExecOptions& opts);
   // Detached exec for callers that watch the exit themselves.
   Result<Launched> exec_detached(const ExecOptions& opts);
+  Result<PendingCreate> begin_exec(const ExecOptions& opts);  // as begin_create
+  Result<Launched> finish_exec(PendingCreate&& pending, const Result<std::string>& report);
   // Forgets an exec'd process that has exited (its record and directory).
   Result<void> remove_exec(const std::string& id, const std::string& exec_id);
+  // SIGKILL to everything an exec'd process left (its monitor then ends by itself).
+  Result<void> kill_exec_tree(const std::string& id, const std::string& exec_id);
   // Blocks until the workload's exit is recorded; returns its exit status.
   Result<int> wait(const std::string& id);
   // Every live process of the container (workload, descendants, exec'd processes).
@@ -71,6 +93,8 @@ class Containers {
   std::vector<Observed> list() const;
 
  private:
+  Result<PreparedLaunch> prepare_create(const CreateOptions& opts);
+  Result<PreparedLaunch> prepare_exec(const ExecOptions& opts);
   // The monitors still alive for a container and its exec'd processes.
   std::vector<pid_t> live_monitors(const std::string& id) const;
   std::vector<std::string> exec_dirs(const std::string& id) const;

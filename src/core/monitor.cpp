@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -338,7 +339,7 @@ class Monitor {
 
 }  // namespace
 
-Result<Launched> launch_monitor(const MonitorSpec& spec) {
+Result<PendingLaunch> fork_monitor(const MonitorSpec& spec) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return sys_error("pipe");
   UniqueFd report_read(report[0]), report_write(report[1]);
@@ -349,20 +350,36 @@ Result<Launched> launch_monitor(const MonitorSpec& spec) {
     Monitor(spec, report_write.release()).run();
   }
   report_write.reset();
-  // One line, not EOF: the gated workload holds a copy of the pipe until it execs.
-  auto report_line = read_line(report_read.get());
-  if (!report_line) {
-    ::waitpid(pid, nullptr, 0);
-    return fail("the monitor died while setting up the workload");
-  }
-  if (auto ok = line::parse_launched(*report_line)) {
-    Launched l;
-    l.pid = ok->pid;
-    if (spec.notify_exit) l.notify = std::move(report_read);
-    return l;
-  }
-  ::waitpid(pid, nullptr, 0);
-  return std::unexpected(line::unexpected(*report_line, "the monitor"));
+  PendingLaunch p;
+  p.monitor_pid = pid;
+  p.report = std::move(report_read);
+  p.notify_exit = spec.notify_exit;
+  // Our child and not reaped yet: the pid is still this monitor's.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) p.monitor = UniqueFd(pidfd);  // close-on-exec by default
+  return p;
+}
+
+Result<Launched> complete_launch(PendingLaunch&& pending, const Result<std::string>& report_line) {
+  if (!report_line) return fail("the monitor died while setting up the workload");
+  auto ok = line::parse_launched(*report_line);
+  if (!ok) return std::unexpected(line::unexpected(*report_line, "the monitor"));
+  Launched l;
+  l.pid = ok->pid;
+  // One line, not EOF: the gated workload holds a copy of the pipe until it execs, and
+  // with notify_exit the exit line follows on it.
+  if (pending.notify_exit) l.notify = std::move(pending.report);
+  l.monitor = std::move(pending.monitor);
+  return l;
+}
+
+Result<Launched> launch_monitor(const MonitorSpec& spec) {
+  PendingLaunch pending = TRY(fork_monitor(spec));
+  pid_t pid = pending.monitor_pid;
+  auto report_line = read_line(pending.report.get());
+  auto launched = complete_launch(std::move(pending), report_line);
+  if (!launched) ::waitpid(pid, nullptr, 0);
+  return launched;
 }
 
 Result<void> request_start(const std::string& dir) {

@@ -55,11 +55,31 @@ struct MonitorSpec {
 
 struct Launched {
   pid_t pid = -1;
-  UniqueFd notify;  // with notify_exit: readable when the exit has been recorded
+  UniqueFd notify;   // with notify_exit: readable when the exit has been recorded
+  UniqueFd monitor;  // a pidfd of the monitor (our child): readable once it has ended
 };
 
-// Returns once the workload is set up (gated) or exec'd (not gated). The monitor
-// keeps none of the caller's other fds.
+// A monitor forked and still setting its workload up: its report, one line (see
+// core/line_protocol.hpp), comes on `report`. Callers with an event loop read it
+// asynchronously; building an overlay group can take long.
+struct PendingLaunch {
+  pid_t monitor_pid = -1;
+  UniqueFd report;
+  UniqueFd monitor;  // pidfd
+  bool notify_exit = false;
+};
+
+// Forks the monitor and returns at once. The monitor keeps none of the caller's
+// other fds.
+Result<PendingLaunch> fork_monitor(const MonitorSpec& spec);
+
+// The outcome of a launch from the monitor's report line (an error when the report
+// was an error, malformed, or missing: `line` is the read's result). Never blocks; on
+// failure the monitor has ended or is ending, and its caller reaps it.
+Result<Launched> complete_launch(PendingLaunch&& pending, const Result<std::string>& line);
+
+// fork_monitor + a blocking read of the report + complete_launch, reaping the monitor
+// on failure: for callers without an event loop (the runtime CLI).
 Result<Launched> launch_monitor(const MonitorSpec& spec);
 
 // Asks the monitor in `dir` to let its workload exec; returns once it has.

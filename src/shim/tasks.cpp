@@ -45,10 +45,19 @@ Result<Tasks::Target> Tasks::lookup(const ProcessRef& ref) {
 
 // ----------------------------------------------------------------------------- Create
 
+// A Create between the monitor's fork and its report.
+struct Tasks::Creating {
+  task::CreateTaskRequest req;
+  IoPaths paths;
+  std::shared_ptr<ProcessIo> io;
+  PendingCreate pending;
+};
+
 void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
-  auto created = [&]() -> Result<pid_t> {
+  auto begun = [&]() -> Result<std::shared_ptr<Creating>> {
     TRY(validate_id(req.id()));
-    if (containers_.count(req.id())) return failf(ErrorKind::kAlreadyExists, "id {}", req.id());
+    if (containers_.count(req.id()) || creating_.count(req.id()))
+      return failf(ErrorKind::kAlreadyExists, "id {}", req.id());
     if (!req.checkpoint().empty() || !req.parent_checkpoint().empty())
       return fail(ErrorKind::kUnimplemented, "checkpoint restore: reaper has no CRIU support");
     auto spec = oci::load_bundle_spec(req.bundle());
@@ -56,9 +65,10 @@ void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
       return std::unexpected(Error{spec.error().code, "bundle " + req.bundle() + ": " + spec.error().message,
                                    ErrorKind::kInvalidArgument});
     spec->process.terminal = req.terminal();
-
-    IoPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-    auto pio = TRY_CTX(ProcessIo::open(io_, paths), "open IO");
+    auto cr = std::make_shared<Creating>();
+    cr->req = req;
+    cr->paths = IoPaths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+    cr->io = TRY_CTX(ProcessIo::open(io_, cr->paths), "open IO");
     // A record left by a shim that died (same id, nothing alive) must not block a new task.
     if (auto old = runtime_.state(req.id()); old && !old->monitor_alive) {
       auto ignored = runtime_.remove(req.id(), true);
@@ -68,40 +78,74 @@ void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
     co.id = req.id();
     co.bundle = req.bundle();
     co.spec = *spec;
-    co.io.stdio = pio->stdio();
-    co.io.console_channel = pio->console_channel();
+    co.io.stdio = cr->io->stdio();
+    co.io.console_channel = cr->io->console_channel();
     co.io.notify_exit = true;
-    auto launched = runtime_.create(co);
-    if (!launched) {
-      pio->close();
-      return std::unexpected(launched.error().wrap("OCI runtime create failed"));
+    auto pending = runtime_.begin_create(co);
+    if (!pending) {
+      cr->io->close();
+      return std::unexpected(pending.error().wrap("OCI runtime create failed"));
     }
-    if (auto ok = pio->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
-
-    auto c = std::make_unique<Container>();
-    c->id = req.id();
-    c->bundle = req.bundle();
-    c->init.pid = launched->pid;
-    c->init.io = pio;
-    c->init.paths = paths;
-    c->init.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
-    Container& ref = *c;
-    containers_.emplace(req.id(), std::move(c));
-    watch_exit(ref, ref.init);
-
-    events::TaskCreate ev;
-    ev.set_container_id(req.id());
-    ev.set_bundle(req.bundle());
-    *ev.mutable_rootfs() = req.rootfs();
-    ev.mutable_io()->set_stdin(req.stdin());
-    ev.mutable_io()->set_stdout(req.stdout());
-    ev.mutable_io()->set_stderr(req.stderr());
-    ev.mutable_io()->set_terminal(req.terminal());
-    ev.set_pid(static_cast<uint32_t>(launched->pid));
-    publish(publisher_, ev);
-    return launched->pid;
+    cr->pending = std::move(*pending);
+    return cr;
   }();
-  done(std::move(created));
+  if (!begun) return done(std::unexpected(begun.error()));
+  // The monitor's report ("ok PID") may take as long as the group's overlay takes to
+  // build: read on the loop, which meanwhile serves every other request.
+  auto cr = *begun;
+  creating_.insert(req.id());
+  async_read_line(io_, std::move(cr->pending.launch.report), [this, cr, done = std::move(done)](LineRead report) mutable {
+    auto r = std::make_shared<LineRead>(std::move(report));
+    after_failed_report(cr->pending.launch.monitor, *r, [this, cr, r, done] { created(cr, std::move(*r), done); });
+  });
+}
+
+void Tasks::after_failed_report(UniqueFd& monitor, const LineRead& report, std::function<void()> next) {
+  if ((report.line && line::parse_launched(*report.line)) || !monitor) return next();
+  UniqueFd pidfd(::dup(monitor.get()));
+  if (!pidfd) return next();
+  auto watch = std::make_shared<ProcessWatch>();
+  *watch = watch_process_end(io_, std::move(pidfd), [watch, next = std::move(next)] {
+    auto keep = std::move(*watch);  // the watch ends with this call
+    next();
+  });
+}
+
+void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> done) {
+  const task::CreateTaskRequest& req = cr->req;
+  creating_.erase(req.id());
+  cr->pending.launch.report = std::move(report.fd);
+  auto launched = runtime_.finish_create(std::move(cr->pending), report.line);
+  if (!launched) {
+    cr->io->close();
+    done(std::unexpected(launched.error().wrap("OCI runtime create failed")));
+    return maybe_shut_down();
+  }
+  if (auto ok = cr->io->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
+
+  auto c = std::make_unique<Container>();
+  c->id = req.id();
+  c->bundle = req.bundle();
+  c->init.pid = launched->pid;
+  c->init.io = cr->io;
+  c->init.paths = cr->paths;
+  c->init.monitor = std::move(launched->monitor);
+  c->init.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
+  Container& ref = *c;
+  containers_.emplace(req.id(), std::move(c));
+  watch_exit(ref, ref.init, report.rest);
+
+  events::TaskCreate ev;
+  ev.set_container_id(req.id());
+  ev.set_bundle(req.bundle());
+  *ev.mutable_rootfs() = req.rootfs();
+  ev.mutable_io()->set_stdin(req.stdin());
+  ev.mutable_io()->set_stdout(req.stdout());
+  ev.mutable_io()->set_stderr(req.stderr());
+  ev.mutable_io()->set_terminal(req.terminal());
+  ev.set_pid(static_cast<uint32_t>(launched->pid));
+  publish(publisher_, ev);
+  done(launched->pid);
 }
 
 // ----------------------------------------------------------------------------- Start
@@ -109,7 +153,8 @@ void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
 void Tasks::start(const ProcessRef& ref, Done<pid_t> done) {
   auto t = lookup(ref);
   if (!t) return done(std::unexpected(t.error()));
-  done(ref.exec_id.empty() ? start_init(t->c, t->p) : start_exec(t->c, t->p));
+  if (ref.exec_id.empty()) return done(start_init(t->c, t->p));
+  start_exec(t->c, t->p, std::move(done));
 }
 
 Result<pid_t> Tasks::start_init(Container& c, Process& p) {
@@ -128,47 +173,88 @@ Result<pid_t> Tasks::start_init(Container& c, Process& p) {
   return p.pid;
 }
 
-Result<pid_t> Tasks::start_exec(Container& c, Process& p) {
-  TRY_CTX(p.machine.can_start(), "process " + p.exec_id);
-  auto on_disk = runtime_.state(c.id);
-  if (c.init.machine.state() != ProcState::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
-    return failf(ErrorKind::kFailedPrecondition, "container {} init process is not running", c.id);
-  auto pio = TRY_CTX(ProcessIo::open(io_, p.paths), "open IO");
-  ExecOptions eo;
-  eo.id = c.id;
-  eo.exec_id = p.exec_id;
-  eo.process = p.spec;
-  eo.io.stdio = pio->stdio();
-  eo.io.console_channel = pio->console_channel();
-  eo.io.notify_exit = true;
-  auto launched = runtime_.exec_detached(eo);
+void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
+  auto begun = [&]() -> Result<std::pair<std::shared_ptr<PendingCreate>, std::shared_ptr<ProcessIo>>> {
+    if (p.launching) return fail(ErrorKind::kFailedPrecondition, "process " + p.exec_id + " is being started");
+    TRY_CTX(p.machine.can_start(), "process " + p.exec_id);
+    auto on_disk = runtime_.state(c.id);
+    if (c.init.machine.state() != ProcState::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
+      return failf(ErrorKind::kFailedPrecondition, "container {} init process is not running", c.id);
+    auto pio = TRY_CTX(ProcessIo::open(io_, p.paths), "open IO");
+    ExecOptions eo;
+    eo.id = c.id;
+    eo.exec_id = p.exec_id;
+    eo.process = p.spec;
+    eo.io.stdio = pio->stdio();
+    eo.io.console_channel = pio->console_channel();
+    eo.io.notify_exit = true;
+    auto pending = runtime_.begin_exec(eo);
+    if (!pending) {
+      pio->close();
+      // Nobody may wait forever for a process that never ran.
+      auto ignored = p.machine.exited({255, now_ns()});
+      (void)ignored;
+      answer_waiters(p);
+      return std::unexpected(pending.error().wrap("OCI runtime exec failed"));
+    }
+    return std::make_pair(std::make_shared<PendingCreate>(std::move(*pending)), pio);
+  }();
+  if (!begun) return done(std::unexpected(begun.error()));
+  auto [pending, pio] = *begun;
+  p.launching = true;
+  ProcessRef ref{c.id, p.exec_id};
+  async_read_line(io_, std::move(pending->launch.report),
+                  [this, ref, pending, pio, done = std::move(done)](LineRead report) mutable {
+                    auto r = std::make_shared<LineRead>(std::move(report));
+                    after_failed_report(pending->launch.monitor, *r, [this, ref, pending, pio, r, done] {
+                      exec_launched(ref, pending, pio, std::move(*r), done);
+                    });
+                  });
+}
+
+void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
+                          std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done) {
+  pending->launch.report = std::move(report.fd);
+  auto launched = runtime_.finish_exec(std::move(*pending), report.line);
+  auto t = lookup(ref);
+  if (!t) {  // deleted meanwhile: what was launched goes with it
+    pio->close();
+    if (launched) {
+      auto ignored = runtime_.kill_exec_tree(ref.id, ref.exec_id);
+      (void)ignored;
+    }
+    return done(std::unexpected(t.error()));
+  }
+  Process& p = t->p;
+  p.launching = false;
   if (!launched) {
     pio->close();
-    // Nobody may wait forever for a process that never ran.
     auto ignored = p.machine.exited({255, now_ns()});
     (void)ignored;
     answer_waiters(p);
-    return std::unexpected(launched.error().wrap("OCI runtime exec failed"));
+    return done(std::unexpected(launched.error().wrap("OCI runtime exec failed")));
   }
   if (auto ok = pio->started(); !ok) log::error("{}: console: {}", p.exec_id, ok.error().describe());
   p.io = pio;
   p.pid = launched->pid;
-  TRY(p.machine.start());
+  p.monitor = std::move(launched->monitor);
+  if (auto ok = p.machine.start(); !ok) return done(std::unexpected(ok.error()));
   p.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
-  watch_exit(c, p);
+  watch_exit(t->c, p, report.rest);
   events::TaskExecStarted ev;
-  ev.set_container_id(c.id);
+  ev.set_container_id(ref.id);
   ev.set_exec_id(p.exec_id);
   ev.set_pid(static_cast<uint32_t>(p.pid));
   publish(publisher_, ev);
-  return p.pid;
+  done(p.pid);
 }
 
 // ----------------------------------------------------------------------------- exits
 
-void Tasks::watch_exit(Container& c, Process& p) {
-  // The monitor writes one line, "exit STATUS NS", after recording the exit on disk.
-  p.notify_buf = std::make_shared<asio::streambuf>();
+void Tasks::watch_exit(Container& c, Process& p, std::shared_ptr<asio::streambuf> buf_read) {
+  // The monitor writes one line, "exit STATUS NS", after recording the exit on disk;
+  // `buf_read` holds what was read past its first report, if anything.
+  p.notify_buf = buf_read ? buf_read : std::make_shared<asio::streambuf>();
   std::string id = c.id, exec_id = p.exec_id;
   auto buf = p.notify_buf;
   asio::async_read_until(*p.notify, *buf, '\n', [this, id, exec_id, buf](boost::system::error_code ec, size_t) {
@@ -378,55 +464,86 @@ Result<void> Tasks::close_io(const ProcessRef& ref) {
 void Tasks::remove(const ProcessRef& ref, Done<Deleted> done) {
   auto t = lookup(ref);
   if (!t) return done(std::unexpected(t.error()));
+  if (t->c.deleting) return done(fail(ErrorKind::kFailedPrecondition, "container " + ref.id + " is being deleted"));
   if (ref.exec_id.empty() && t->c.init_exit_held)
     return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
-  if (t->p.machine.live()) return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
-  done(ref.exec_id.empty() ? remove_init(t->c, t->p) : remove_exec(t->c, t->p));
-  maybe_shut_down();  // after the answer: shutting down closes the server
+  if (t->p.machine.live() || t->p.launching)
+    return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
+  if (ref.exec_id.empty()) remove_init(t->c, t->p, std::move(done));
+  else remove_exec(t->c, t->p, std::move(done));
 }
 
-Result<Deleted> Tasks::remove_exec(Container& c, Process& p) {
+void Tasks::remove_exec(Container& c, Process& p, Done<Deleted> done) {
   Deleted d{p.pid, p.machine.exit()};
   if (d.exit.ns == 0) d.exit.ns = now_ns();
-  if (p.machine.state() != ProcState::kCreated) {
-    auto ignored = runtime_.remove_exec(c.id, p.exec_id);
-    (void)ignored;
-  }
   if (p.io) p.io->close();
   abandon(p);
-  TRY(p.machine.remove());
+  if (auto ok = p.machine.remove(); !ok) return done(std::unexpected(ok.error()));
+  ProcessRef ref{c.id, p.exec_id};
+  std::vector<UniqueFd> monitors;
+  if (p.monitor) monitors.push_back(std::move(p.monitor));
+  bool launched = !monitors.empty();
   c.execs.erase(p.exec_id);
-  return d;
+  // What the exec left behind goes with its record, once its monitor has ended.
+  if (launched) {
+    auto ignored = runtime_.kill_exec_tree(ref.id, ref.exec_id);
+    (void)ignored;
+  }
+  when_all_ended(io_, std::move(monitors), [this, ref, launched, d, done = std::move(done)] {
+    if (launched) {
+      auto ignored = runtime_.remove_exec(ref.id, ref.exec_id);
+      (void)ignored;
+    }
+    done(d);
+  });
 }
 
-Result<Deleted> Tasks::remove_init(Container& c, Process& p) {
-  // The init: whatever is left of the container goes, its record too.
-  if (p.machine.state() == ProcState::kCreated) {
-    // Never started: killed now, with its exit recorded, answered and published.
-    auto ignored = runtime_.kill(c.id, SIGKILL, true);
-    (void)ignored;
-    auto status = runtime_.wait(c.id);
-    TRY(p.machine.exited({static_cast<uint32_t>(status.value_or(128 + SIGKILL)), now_ns()}));
-    p.notify.reset();
-    report_exit(c, p);
-  }
-  auto removed = runtime_.remove(c.id, true);
-  if (!removed) log::error("{}: delete: {}", c.id, removed.error().describe());
-  for (auto& [id, e] : c.execs) abandon(*e);
-  for (auto& [id, e] : c.execs)
-    if (e->io) e->io->close();
-  if (p.io) p.io->close();
-  TRY(p.machine.remove());
-  Deleted d{p.pid, p.machine.exit()};
-  events::TaskDelete ev;
-  ev.set_container_id(c.id);
-  ev.set_pid(static_cast<uint32_t>(d.pid));
-  ev.set_exit_status(d.exit.status);
-  set_time(ev.mutable_exited_at(), d.exit.ns);
-  publish(publisher_, ev);
+void Tasks::remove_init(Container& c, Process& p, Done<Deleted> done) {
+  c.deleting = true;
   std::string id = c.id;
-  containers_.erase(id);  // c and p are gone from here on
-  return d;
+  if (p.machine.state() == ProcState::kCreated) {
+    // Never started: killed now; its exit is recorded, answered and published as any
+    // other, and the deletion goes on from there.
+    kill_leftovers(id);
+    p.waiters.push_back([this, id, done = std::move(done)](Result<ExitInfo>) mutable { removed_init(id, std::move(done)); });
+    return;
+  }
+  removed_init(id, std::move(done));
+}
+
+void Tasks::removed_init(const std::string& id, Done<Deleted> done) {
+  auto found = container(id);
+  if (!found) return done(std::unexpected(found.error()));
+  Container& c = **found;
+  // Whatever is left of the container goes; its record once every monitor has ended.
+  kill_leftovers(id);
+  std::vector<UniqueFd> monitors;
+  if (c.init.monitor) monitors.push_back(std::move(c.init.monitor));
+  for (auto& [eid, e] : c.execs)
+    if (e->monitor) monitors.push_back(std::move(e->monitor));
+  when_all_ended(io_, std::move(monitors), [this, id, done = std::move(done)] {
+    auto found = container(id);
+    if (!found) return done(std::unexpected(found.error()));
+    Container& c = **found;
+    Process& p = c.init;
+    auto removed = runtime_.remove(id, true);
+    if (!removed) log::error("{}: delete: {}", id, removed.error().describe());
+    for (auto& [eid, e] : c.execs) abandon(*e);
+    for (auto& [eid, e] : c.execs)
+      if (e->io) e->io->close();
+    if (p.io) p.io->close();
+    if (auto ok = p.machine.remove(); !ok) log::error("{}: delete: {}", id, ok.error().describe());
+    Deleted d{p.pid, p.machine.exit()};
+    events::TaskDelete ev;
+    ev.set_container_id(id);
+    ev.set_pid(static_cast<uint32_t>(d.pid));
+    ev.set_exit_status(d.exit.status);
+    set_time(ev.mutable_exited_at(), d.exit.ns);
+    publish(publisher_, ev);
+    containers_.erase(id);
+    done(d);
+    maybe_shut_down();  // after the answer: shutting down closes the server
+  });
 }
 
 void Tasks::shutdown() {
@@ -435,7 +552,7 @@ void Tasks::shutdown() {
 }
 
 void Tasks::maybe_shut_down() {
-  if (shutdown_requested_ && containers_.empty() && on_shutdown) on_shutdown();
+  if (shutdown_requested_ && empty() && on_shutdown) on_shutdown();
 }
 
 }  // namespace reaper::shim

@@ -11,12 +11,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/container.hpp"
 #include "events.pb.h"
 #include "shim.pb.h"
+#include "shim/async_wait.hpp"
 #include "shim/options.hpp"
 #include "shim/process_io.hpp"
 #include "shim/process_state.hpp"
@@ -67,7 +69,7 @@ class Tasks {
   // containerd asks after every deleted task; we leave only when nothing is left.
   void shutdown();
 
-  bool empty() const { return containers_.empty(); }
+  bool empty() const { return containers_.empty() && creating_.empty(); }
   std::function<void()> on_shutdown;
 
  private:
@@ -81,6 +83,8 @@ class Tasks {
     IoPaths paths;
     std::unique_ptr<boost::asio::posix::stream_descriptor> notify;
     std::shared_ptr<boost::asio::streambuf> notify_buf;
+    UniqueFd monitor;        // pidfd of its monitor: Delete waits for it to end
+    bool launching = false;  // an exec's Start waits for its monitor's report
     std::vector<Done<ExitInfo>> waiters;
   };
 
@@ -89,6 +93,7 @@ class Tasks {
     Process init{""};
     std::map<std::string, std::unique_ptr<Process>> execs;
     bool init_exit_held = false;  // init exited; its exit waits for the running execs'
+    bool deleting = false;        // Delete waits for the monitors to end
   };
 
   struct Target {
@@ -99,12 +104,20 @@ class Tasks {
   Result<Container*> container(const std::string& id);
   Result<Target> lookup(const ProcessRef& ref);
 
+  struct Creating;
+  void created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> done);
   Result<pid_t> start_init(Container& c, Process& p);
-  Result<pid_t> start_exec(Container& c, Process& p);
-  Result<Deleted> remove_exec(Container& c, Process& p);
-  Result<Deleted> remove_init(Container& c, Process& p);
+  void start_exec(Container& c, Process& p, Done<pid_t> done);
+  void exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
+                     std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done);
+  void remove_exec(Container& c, Process& p, Done<Deleted> done);
+  void remove_init(Container& c, Process& p, Done<Deleted> done);
+  void removed_init(const std::string& id, Done<Deleted> done);
+  // Waits for the monitor behind `report`'s pidfd when its report was not "ok PID", so
+  // that finishing a failed launch never blocks on it.
+  void after_failed_report(UniqueFd& monitor, const LineRead& report, std::function<void()> next);
 
-  void watch_exit(Container& c, Process& p);
+  void watch_exit(Container& c, Process& p, std::shared_ptr<boost::asio::streambuf> buf = nullptr);
   void exited(const std::string& id, const std::string& exec_id, ExitInfo e);
   void report_exit(Container& c, Process& p);
   void answer_waiters(Process& p);
@@ -118,6 +131,7 @@ class Tasks {
   Publisher& publisher_;
   Containers runtime_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
+  std::set<std::string> creating_;  // ids whose Create waits for the monitor's report
   bool shutdown_requested_ = false;
 };
 
