@@ -94,7 +94,10 @@ assert t == sorted(t), "records out of order"
 }
 
 test_audit_follow_shows_new_records() {
-  audit --json --follow --container w1 >"$TEST_TMP/follow.out" 2>"$TEST_TMP/follow.err" &
+  # The reaper process itself in the background (not a shell function's subshell), so
+  # that killing $! stops the follower.
+  "$REAPER" audit --dir "$REAPER_AUDIT_DIR" --json --follow --container w1 \
+    >"$TEST_TMP/follow.out" 2>"$TEST_TMP/follow.err" &
   local follower=$!
   rt_bundle "$TEST_TMP/b" sh -c 'exit 2'
   run_bundle w1 "$TEST_TMP/b"
