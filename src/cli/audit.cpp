@@ -19,19 +19,6 @@
 namespace reaper::cli {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: reaper audit [FLAGS]\n"
-    "  --since TIME        records at or after TIME (RFC 3339, e.g. 2026-01-31T12:00:00Z,\n"
-    "                      or a duration ago: 90s, 30m, 1h, 2d)\n"
-    "  --until TIME        records before TIME\n"
-    "  --pod [NS/]NAME     one pod's records\n"
-    "  --namespace NS      a pod namespace or a containerd namespace\n"
-    "  --container NAME    a container's name (CRI) or its id\n"
-    "  --exit-status N     exit records with this status\n"
-    "  --json              the records as stored, one JSON object a line\n"
-    "  --follow, -f        then wait for new records\n"
-    "  --dir DIR           the trail's directory (default REAPER_AUDIT_DIR)\n";
-
 Result<int64_t> parse_time(const std::string& s) {
   if (auto ago = parse_duration_s(s); ago && *ago >= 0) return now_ns() - *ago * 1'000'000'000LL;
   std::tm tm{};
@@ -165,23 +152,20 @@ int follow(const std::string& dir, Printer& p, UniqueFd current) {
 
 }  // namespace
 
+// Help is the verb table's (src/cli/verbs.cpp); the dispatcher answers --help.
 int cmd_audit(int argc, char** argv) {
-  if (argc > 0 && (std::string_view(argv[0]) == "--help" || std::string_view(argv[0]) == "-h")) {
-    fmt::print("{}", kUsage);
-    return 0;
-  }
   ArgParser ap;
   ap.flag({"--since"}, true).flag({"--until"}, true).flag({"--pod"}, true).flag({"--namespace"}, true);
   ap.flag({"--container"}, true).flag({"--exit-status"}, true).flag({"--json"}).flag({"--follow", "-f"});
   ap.flag({"--dir"}, true);
   auto a = ap.parse(argc, argv);
   if (!a) {
-    log::error("{}", a.error().describe());
-    return 1;
+    log::error("{} (see reaper help audit)", a.error().describe());
+    return 2;
   }
   if (!a->positionals.empty()) {
-    fmt::print(stderr, "{}", kUsage);
-    return 1;
+    log::error("audit takes no arguments (see reaper help audit)");
+    return 2;
   }
   Filter f;
   for (auto [flag, field] : {std::pair{"--since", &f.since}, std::pair{"--until", &f.until}})
