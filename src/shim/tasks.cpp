@@ -153,8 +153,17 @@ void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> d
 void Tasks::start(const ProcessRef& ref, Done<pid_t> done) {
   auto t = lookup(ref);
   if (!t) return done(std::unexpected(t.error()));
-  if (ref.exec_id.empty()) return done(start_init(t->c, t->p));
-  start_exec(t->c, t->p, std::move(done));
+  if (!ref.exec_id.empty()) return start_exec(t->c, t->p, std::move(done));
+  auto started = start_init(t->c, t->p);
+  auto on_disk = started ? Result<Observed>() : runtime_.state(t->c.id);
+  if (started || !on_disk || !on_disk->state.exit_status)
+    return done(std::move(started));
+  // The workload could not be exec'd and its exit is already on disk (the monitor records
+  // it before it answers): the error goes out once that exit is handled, so the caller
+  // then sees a stopped task (ctr deletes only a stopped task after a failed start).
+  t->p.waiters.push_back([done = std::move(done), error = started.error()](Result<ExitInfo>) {
+    done(std::unexpected(error));
+  });
 }
 
 Result<pid_t> Tasks::start_init(Container& c, Process& p) {
