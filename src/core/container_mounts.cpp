@@ -12,13 +12,16 @@
 
 #include "core/files.hpp"
 #include "core/mountinfo.hpp"
+#include "core/private_dev.hpp"
 
 namespace reaper {
 namespace {
 
 // Destinations the runtime leaves alone: the host's own trees (a container engine's
-// /dev/shm, /dev/termination-log) and the kubelet's per-pod files that would hide
-// the host's (the workload sees the host's /etc/hosts and hostname).
+// /dev/shm; a regular file below /dev, such as kubelet's /dev/termination-log, is
+// the exception: it goes into the container's own /dev) and the kubelet's per-pod
+// files that would hide the host's (the workload sees the host's /etc/hosts and
+// hostname).
 constexpr const char* kHostTrees[] = {"/proc", "/sys", "/dev"};
 constexpr const char* kSkippedFiles[] = {"/etc/hosts", "/etc/hostname"};
 constexpr const char* kResolvConf = "/etc/resolv.conf";
@@ -103,6 +106,21 @@ Result<void> attach(const VolumeMount& v, int tree) {
   return {};
 }
 
+Result<void> attach_in_dev(const PrivateDev& dev, const VolumeMount& v, int tree) {
+  std::string target = TRY(resolve_in_root(v.destination));
+  TRY(make_dev_mount_point(dev, target));
+  if (::move_mount(tree, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return sys_error(fmt::format("mount {} on {}", v.source, v.destination));
+  return {};
+}
+
+// A bind of a regular file below /dev (not /proc or /sys): kubelet's termination log.
+bool dev_file(const oci::Mount& m, const std::string& dest) {
+  if (!path_within(dest, "/dev") || dest == "/dev") return false;
+  struct stat st {};
+  return ::stat(m.source.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 }  // namespace
 
 Result<MountPlan> plan_mounts(const NodeConfig& node, const oci::Spec& spec) {
@@ -120,6 +138,12 @@ Result<MountPlan> plan_mounts(const NodeConfig& node, const oci::Spec& spec) {
     std::string dest = TRY(normalise_destination(m.destination));
     if (dest == kResolvConf) {
       if (plan.dns == DnsMode::kKubernetes) plan.resolv_conf = TRY(volume_of(m, dest));
+      continue;
+    }
+    if (dev_file(m, dest)) {
+      VolumeMount v = TRY(volume_of(m, dest));
+      v.in_dev = true;
+      plan.volumes.push_back(std::move(v));
       continue;
     }
     if (in_host_tree(dest) || std::find(std::begin(kSkippedFiles), std::end(kSkippedFiles), dest) !=
@@ -161,7 +185,13 @@ Result<void> enter_mounts(const PreparedMounts& prepared) {
   if (::setns(prepared.group.ns.get(), CLONE_NEWNS) != 0)
     return sys_error("join the overlay group's namespace");
   if (::unshare(CLONE_NEWNS) != 0) return sys_error("unshare the container's namespace");
-  for (const auto& [volume, tree] : prepared.trees) TRY(attach(volume, tree.get()));
+  std::optional<PrivateDev> dev;
+  for (const auto& [volume, tree] : prepared.trees)
+    if (volume.in_dev && !dev) dev = TRY(make_private_dev());
+  for (const auto& [volume, tree] : prepared.trees) {
+    if (volume.in_dev) TRY(attach_in_dev(*dev, volume, tree.get()));
+    else TRY(attach(volume, tree.get()));
+  }
   return {};
 }
 

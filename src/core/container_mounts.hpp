@@ -10,7 +10,8 @@
 //                   (made if needed), each volume source cloned with open_tree(), so
 //                   sources only the host sees (kubelet's tmpfs secrets) come along
 //   enter_mounts    the workload's child, before exec: setns into the group,
-//                   unshare, attach the clones (move_mount), DNS
+//                   unshare, a private /dev if a file is bound below it
+//                   (core/private_dev.hpp), attach the clones (move_mount), DNS
 // Exec'd processes join their container's namespace instead (join_mounts).
 #include <map>
 #include <optional>
@@ -32,6 +33,7 @@ struct VolumeMount {
   bool recursive = true;    // rbind (the default) or bind
   bool readonly = false;
   uint64_t attributes = 0;  // MOUNT_ATTR_* (nosuid, nodev, noexec, rdonly)
+  bool in_dev = false;      // a file below /dev: attached in the container's own /dev
 };
 
 struct MountPlan {

@@ -345,6 +345,56 @@ def volumes(c, pods):
                 os.rmdir(d)
 
 
+def termination_message(c, pods):
+    """terminationMessagePath: kubelet binds a host file it made (empty, mode 0666) at
+    /dev/termination-log or at the pod's own path; what a failing container writes there
+    is in the host file after its exit, and the host's /dev gets no new entry (the file is
+    attached in the container's own /dev, which still has the host's devices)."""
+    custom_dir = f"/dev/rtest-term-{uuid.uuid4().hex[:8]}"
+    dests = {"default": "/dev/termination-log", "custom": f"{custom_dir}/message"}
+    existed = {n: os.path.lexists(d) for n, d in dests.items()}
+    check(not existed["custom"] and not os.path.lexists(custom_dir), f"{custom_dir} exists")
+    files = {}
+    for name in dests:
+        files[name] = host_file(f"termination-{name}")
+        open(files[name], "w").close()
+        os.chmod(files[name], 0o666)   # as kubelet makes it: any user may write
+    devices_ok = ("test -c /dev/null && test -c /dev/zero && test -d /dev/pts && "
+                  "test -d /dev/shm && echo x > /dev/null && head -c 4 /dev/zero | wc -c | grep -qx 4 || "
+                  "{ echo the container has no usable /dev >&2; exit 2; }; ")
+    try:
+        pod, config = pods.run("termination")
+        ids = {}
+        ids["default"] = pods.container(pod, config, "default", sh(
+            devices_ok + "printf 'default: job failed\\n' > /dev/termination-log; exit 1"),
+            mounts=[(dests["default"], files["default"], False)])
+        # A non-root user writes the custom path (kubelet's 0666 file allows it).
+        ids["custom"] = pods.container(pod, config, "custom", sh(
+            devices_ok + f"echo custom: uid $(id -u) > {dests['custom']}; exit 1"),
+            mounts=[(dests["custom"], files["custom"], False)], user=1000, group=1000)
+        for name, cid in ids.items():
+            st = c.wait_state(cid, cri.EXITED)
+            log = cri.read_log(st.log_path)
+            check(st.exit_code == 1, f"{name}: exit code {st.exit_code}, wanted 1; log {log}")
+        got = {n: open(f).read() for n, f in files.items()}
+        check(got == {"default": "default: job failed\n", "custom": "custom: uid 1000\n"},
+              f"host files after the exits: {got}")
+        appeared = [d for n, d in dests.items() if not existed[n] and os.path.lexists(d)]
+        appeared += [custom_dir] if os.path.lexists(custom_dir) else []
+        check(not appeared, f"the host's /dev got {appeared}")
+        with open("/proc/self/mountinfo") as f:
+            leaked = [l for l in f if "termination" in l or "rtest-term" in l]
+        check(not leaked, f"mounts visible on the host: {leaked}")
+    finally:
+        pods.remove_all()
+        pods.ids.clear()
+        # Remove what a runtime that wrote the host's /dev left there.
+        if not existed["default"] and os.path.isfile(dests["default"]):
+            os.unlink(dests["default"])
+        if os.path.isdir(custom_dir):
+            subprocess.run(["rm", "-rf", "--one-file-system", custom_dir], check=False)
+
+
 def stats(c, pods):
     """ContainerStats reports the container's own CPU time and memory (what kubectl top
     shows), and ListContainerStats lists it."""
@@ -439,7 +489,7 @@ def many_pods(c, pods, count=100, workers=4):
 SCENARIOS = {f.__name__: f for f in (
     exit_code_and_logs, last_output_before_exit, one_millisecond_container, stop_within_grace,
     multi_container_pod, restarted_container, exec_sync_codes, exec_tty_resize, attach_tty,
-    users_and_groups, volumes, stats, missing_command, bad_annotation_falls_back,
+    users_and_groups, volumes, termination_message, stats, missing_command, bad_annotation_falls_back,
     sandbox_lifecycle, many_pods)}
 
 

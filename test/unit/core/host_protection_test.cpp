@@ -137,6 +137,21 @@ TEST_CASE("mount plan: bind entries become volumes; bad entries are refused") {
   CHECK(plan->volumes[0].readonly);
   CHECK_FALSE(plan->volumes[0].recursive);
   CHECK_FALSE(plan->resolv_conf);
+  CHECK_FALSE(plan->volumes[0].in_dev);
+
+  // A regular file below /dev (kubelet's termination log) is a volume of the container's
+  // own /dev; a directory there (/dev/shm) and anything below /proc or /sys are not.
+  oci::Spec term;
+  term.mounts = {{"/dev/termination-log", "bind", "/etc/passwd", {"rbind", "rw"}},
+                 {"/dev/shm", "bind", "/tmp", {"rbind"}},
+                 {"/proc/x", "bind", "/etc/passwd", {"rbind"}},
+                 {"/dev", "bind", "/etc/passwd", {"rbind"}}};
+  auto tp = plan_mounts(node, term);
+  REQUIRE(tp);
+  REQUIRE(tp->volumes.size() == 1);
+  CHECK(tp->volumes[0].destination == "/dev/termination-log");
+  CHECK(tp->volumes[0].in_dev);
+  CHECK_FALSE(tp->volumes[0].readonly);
 
   auto refused = [&](oci::Mount m, const char* why) {
     oci::Spec s;
