@@ -29,6 +29,14 @@ test_schema_manifests_valid_in_every_version() {
   assert_contains "$out" "ok   k8s-1.36: 20 objects"
 }
 
+# The examples' manifests (examples/*/), which test/integration/examples_cri.sh runs.
+test_schema_examples_valid_in_every_version() {
+  capture schema_check "$TOP"/examples/*.yaml "$TOP"/examples/*/*.yaml
+  [[ $rc == 0 ]] || fail "schema:"$'\n'"$out"$'\n'"$err"
+  assert_contains "$out" "ok   k8s-1.33: 12 objects"
+  assert_contains "$out" "ok   k8s-1.36: 12 objects"
+}
+
 test_schema_chart_variants_valid_in_every_version() {
   local chart=$TOP/deploy/helm/reaper v=$TEST_TMP/values
   mkdir -p "$v"
