@@ -395,6 +395,44 @@ def termination_message(c, pods):
             subprocess.run(["rm", "-rf", "--one-file-system", custom_dir], check=False)
 
 
+def termination_private_dev(c, pods):
+    """The container's own /dev: an exec sees it (the termination file, the host's device
+    nodes and directories, working devices); what the workload creates there stays in it;
+    a termination path into a host directory bound there (/dev/shm) is refused at start
+    and nothing is made in the host's /dev/shm."""
+    tag = uuid.uuid4().hex[:8]
+    term = host_file("termination")
+    open(term, "w").close()
+    os.chmod(term, 0o666)
+    before = set(os.listdir("/dev"))
+    pod, config = pods.run("privdev")
+    cid = pods.container(pod, config, "main", ["sleep", "600"],
+                         mounts=[("/dev/termination-log", term, False)])
+    c.wait_state(cid, cri.RUNNING)
+    out, err, code = exec_sync(c, cid, sh(
+        f"echo from-exec > /dev/termination-log && touch /dev/made-{tag} && "
+        "test -c /dev/ptmx && test -d /dev/pts && head -c 3 /dev/zero | wc -c && ls -a /dev"))
+    check(code == 0, f"exec in the private /dev: {code} {out!r} {err!r}")
+    lines = out.split("\n")
+    check(lines[0].strip() == "3", f"reading /dev/zero gave {lines[0]!r}")
+    inside = set(lines[1:])
+    missing = (before & set(os.listdir("/dev"))) - inside
+    check(not missing, f"host /dev entries missing in the container's: {sorted(missing)}")
+    check({"termination-log", f"made-{tag}"} <= inside, f"container's /dev: {sorted(inside)}")
+    check(open(term).read() == "from-exec\n", f"host file {open(term).read()!r}")
+    check(not os.path.lexists(f"/dev/made-{tag}"), "a file the workload made in /dev is on the host")
+
+    shm_dest = f"/dev/shm/rtest-term-{tag}"
+    bad = pods.container(pod, config, "shm", ["true"], start=False,
+                         mounts=[(shm_dest, term, False)])
+    try:
+        c.StartContainer(container_id=bad)
+        raise Failed(f"a termination path at {shm_dest} started")
+    except grpc.RpcError as e:
+        check("/dev/shm" in e.details() and "refused" in e.details(), f"start error {e.details()!r}")
+    check(not os.path.lexists(shm_dest), f"{shm_dest} was made on the host")
+
+
 def stats(c, pods):
     """ContainerStats reports the container's own CPU time and memory (what kubectl top
     shows), and ListContainerStats lists it."""
@@ -489,7 +527,7 @@ def many_pods(c, pods, count=100, workers=4):
 SCENARIOS = {f.__name__: f for f in (
     exit_code_and_logs, last_output_before_exit, one_millisecond_container, stop_within_grace,
     multi_container_pod, restarted_container, exec_sync_codes, exec_tty_resize, attach_tty,
-    users_and_groups, volumes, termination_message, stats, missing_command, bad_annotation_falls_back,
+    users_and_groups, volumes, termination_message, termination_private_dev, stats, missing_command, bad_annotation_falls_back,
     sandbox_lifecycle, many_pods)}
 
 

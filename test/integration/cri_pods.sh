@@ -33,6 +33,7 @@ test_cri_volumes() { CRI_CTRD_ARGS=--no-unshare _cri_scenario volumes; }
 # The host files live under the test's scratch directory, as kubelet's live under
 # /var/lib/kubelet; the test also checks the host's /dev (shared by every namespace).
 test_cri_termination_message() { _cri_scenario termination_message; }
+test_cri_termination_private_dev() { _cri_scenario termination_private_dev; }
 test_cri_stats() { _cri_scenario stats; }
 test_cri_missing_command() { _cri_scenario missing_command; }
 test_cri_bad_annotation_falls_back() {
