@@ -44,6 +44,24 @@ test_admission_manifests_close_every_side_door() {
   done
 }
 
+# The examples (examples/): their namespace is an administrator's to create (it carries
+# the allow label); in it a tenant may create every example workload; elsewhere none.
+test_admission_examples_admitted_only_in_their_namespace() {
+  yaml_to_json "$TOP"/deploy/kubernetes/*.yaml >"$TEST_TMP/objs.json" || fail "manifests"
+  yaml_to_json "$TOP"/examples/*.yaml "$TOP"/examples/*/*.yaml >"$TEST_TMP/examples.json" || fail "examples"
+  node_deps || fail "npm packages not available"
+  local d=$TEST_TMP/eval
+  mkdir -p "$d"
+  cp "$TOP"/test/lib/admission-{eval,cases,example-cases}.mjs "$d/"
+  ln -sfn "$NODE_DEPS/node_modules" "$d/node_modules"
+  "$PY" -c 'import json, sys
+c = json.loads(sys.argv[1]); c["examples"] = json.load(open(sys.argv[2]))
+print(json.dumps(c))' "$MANIFEST_CONFIG" "$TEST_TMP/examples.json" >"$d/config.json" || fail "config"
+  capture node "$d/admission-eval.mjs" "$TEST_TMP/objs.json" "$d/admission-example-cases.mjs" "$d/config.json"
+  [[ $rc == 0 ]] || fail "admission cases:"$'\n'"$out"$'\n'"$err"
+  assert_contains "$out" "16 of 16 admission cases as expected"
+}
+
 # The evaluator really judges: a policy that lets everything through (each validation
 # made true) fails the refused cases, and a binding that selects the wrong namespaces
 # fails the allowed ones.

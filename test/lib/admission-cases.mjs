@@ -16,7 +16,7 @@ const GVR = {
 function user(name, groups) { return { username: name, uid: name, groups }; }
 
 // An AdmissionRequest (admission.k8s.io/v1) as the API server builds it.
-function request({ op, kind, sub = "", ns = "", who, object = null, oldObject = null, name, version }) {
+export function request({ op, kind, sub = "", ns = "", who, object = null, oldObject = null, name, version }) {
   const [group, v, resource] = GVR[kind];
   const objKind = sub === "exec" ? "PodExecOptions" : sub === "attach" ? "PodAttachOptions"
     : sub === "portforward" ? "PodPortForwardOptions" : kind;
