@@ -399,7 +399,8 @@ def termination_private_dev(c, pods):
     """The container's own /dev: an exec sees it (the termination file, the host's device
     nodes and directories, working devices); what the workload creates there stays in it;
     a termination path into a host directory bound there (/dev/shm) is refused at start
-    and nothing is made in the host's /dev/shm."""
+    and nothing is made in the host's /dev/shm; a path outside /dev leaves the container
+    the host's own /dev."""
     tag = uuid.uuid4().hex[:8]
     term = host_file("termination")
     open(term, "w").close()
@@ -421,6 +422,22 @@ def termination_private_dev(c, pods):
     check({"termination-log", f"made-{tag}"} <= inside, f"container's /dev: {sorted(inside)}")
     check(open(term).read() == "from-exec\n", f"host file {open(term).read()!r}")
     check(not os.path.lexists(f"/dev/made-{tag}"), "a file the workload made in /dev is on the host")
+    host_dev = os.stat("/dev").st_dev
+    out, _, _ = exec_sync(c, cid, ["stat", "-c", "%d", "/dev"])
+    check(out.strip() != str(host_dev), "the container with /dev/termination-log has the host's /dev")
+
+    # A termination path outside /dev is an ordinary volume (mount point in the overlay):
+    # that container keeps the host's live /dev.
+    outside = f"/tmp/rtest-term-{tag}/message"
+    term2 = host_file("termination-outside")
+    open(term2, "w").close()
+    os.chmod(term2, 0o666)
+    cid2 = pods.container(pod, config, "outside", ["sleep", "600"], mounts=[(outside, term2, False)])
+    c.wait_state(cid2, cri.RUNNING)
+    out, err, code = exec_sync(c, cid2, sh(f"echo outside > {outside} && stat -c %d /dev"))
+    check((out.strip(), code) == (str(host_dev), 0), f"outside: {out!r} {err!r} {code} (host /dev {host_dev})")
+    check(open(term2).read() == "outside\n", f"host file {open(term2).read()!r}")
+    check(not os.path.lexists(os.path.dirname(outside)), f"{os.path.dirname(outside)} is on the host")
 
     shm_dest = f"/dev/shm/rtest-term-{tag}"
     bad = pods.container(pod, config, "shm", ["true"], start=False,
