@@ -21,8 +21,9 @@ namespace {
 // An output path: a FIFO (or regular file) path, or file:///path.
 Result<UniqueFd> open_output(const std::string& path) {
   if (path.empty()) return UniqueFd();
+  // A logging binary is named by the stdout URI alone, and then takes both streams.
   if (path.starts_with("binary://") || path.starts_with("binary-v2://"))
-    return fail("binary:// logging is not supported");
+    return fail(ErrorKind::kInvalidArgument, "a logging binary is named by the stdout URI, not " + path);
   if (path.starts_with("file://")) {
     std::string file = path.substr(7);
     TRY(files::make_dirs(file.substr(0, file.rfind('/')), 0755));
@@ -67,7 +68,9 @@ int unread(int fd) {
 
 }  // namespace
 
-Result<std::shared_ptr<ProcessIo>> ProcessIo::open(asio::io_context& io, const IoPaths& paths) {
+Result<std::shared_ptr<ProcessIo>> ProcessIo::open(asio::io_context& io, const IoPaths& paths,
+                                                   const std::string& id, const std::string& ns) {
+  auto logger = TRY(parse_logger_uri(paths.stdout_path));
   std::shared_ptr<ProcessIo> p(new ProcessIo(io));
   p->paths_ = paths;
   if (!paths.stdin_path.empty()) {
@@ -79,13 +82,22 @@ Result<std::shared_ptr<ProcessIo>> ProcessIo::open(asio::io_context& io, const I
       ::fcntl(p->in_.get(), F_SETFL, flags & ~O_NONBLOCK);
     }
   }
-  p->out_ = TRY(open_output(paths.stdout_path));
+  if (logger) {
+    // Started last: an earlier failure leaves no logger behind.
+    p->logger_ = TRY(BinaryLogger::start(io, *logger, id, ns));
+    p->out_ = p->logger_->take_stdout();
+  } else {
+    p->out_ = TRY(open_output(paths.stdout_path));
+  }
   if (paths.terminal) {
     // stderr is not used with a terminal: the PTY carries both streams.
+    if (p->logger_) p->logger_->take_stderr().reset();  // the logger sees EOF on its fd 4
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return sys_error("socketpair");
     p->console_ours_.reset(pair[0]);
     p->console_theirs_.reset(pair[1]);
+  } else if (p->logger_) {
+    p->err_ = p->logger_->take_stderr();
   } else if (!paths.stderr_path.empty()) {
     if (paths.stderr_path == paths.stdout_path && paths.stdout_path.starts_with("file://"))
       p->err_.reset(::fcntl(p->out_.get(), F_DUPFD_CLOEXEC, 3));
@@ -93,6 +105,11 @@ Result<std::shared_ptr<ProcessIo>> ProcessIo::open(asio::io_context& io, const I
       p->err_ = TRY(open_output(paths.stderr_path));
   }
   return p;
+}
+
+void ProcessIo::when_ready(std::function<void(Result<void>)> done) {
+  if (!logger_) return done({});
+  logger_->when_ready(std::move(done));
 }
 
 Stdio ProcessIo::stdio() const {
@@ -104,8 +121,9 @@ Result<void> ProcessIo::started() {
   if (!paths_.terminal) {
     // The workload holds them now; only the output FIFOs stay watched (on_drained).
     in_.reset();
-    if (is_fifo(out_.get())) out_watch_ = std::move(out_);
-    if (is_fifo(err_.get())) err_watch_ = std::move(err_);
+    // A logger's pipes are its own to drain: the exit never waits for them.
+    if (!logger_ && is_fifo(out_.get())) out_watch_ = std::move(out_);
+    if (!logger_ && is_fifo(err_.get())) err_watch_ = std::move(err_);
     out_.reset();
     err_.reset();
     return {};
@@ -115,7 +133,7 @@ Result<void> ProcessIo::started() {
   console_ours_.reset();
   master_ = std::make_unique<asio::posix::stream_descriptor>(io_, master.release());
   if (out_) {
-    if (is_fifo(out_.get())) out_watch_.reset(::fcntl(out_.get(), F_DUPFD_CLOEXEC, 3));
+    if (!logger_ && is_fifo(out_.get())) out_watch_.reset(::fcntl(out_.get(), F_DUPFD_CLOEXEC, 3));
     out_stream_ = std::make_unique<asio::posix::stream_descriptor>(io_, out_.release());
     output_done_ = false;
     copy_output();
@@ -259,6 +277,7 @@ void ProcessIo::close() {
   if (!drained_.empty()) fifos_drained();
   out_watch_.reset();
   err_watch_.reset();
+  if (logger_) logger_->stop();
 }
 
 }  // namespace reaper::shim

@@ -1,6 +1,6 @@
 #pragma once
 // A task process's stdio, as containerd hands it over: FIFO paths (or "" for
-// /dev/null, or file:///path).
+// /dev/null, or file:///path, or binary:///logger?args: binary_logger.hpp).
 //
 // Without a terminal nothing is copied: the workload gets the FIFOs themselves as
 // fds 0, 1 and 2. stdout/stderr are opened O_RDWR (never blocks, and the workload
@@ -12,6 +12,8 @@
 // readers soon after the exit, so output still in a FIFO would never reach the log).
 // With a terminal, the shim holds the PTY master and copies between it and the
 // FIFOs on the event loop.
+// With a logging binary, the process's stdout and stderr are pipes the logger reads;
+// the process is started only after when_ready() (stdin, if any, is wired as above).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +26,7 @@
 #include "core/error.hpp"
 #include "core/fd.hpp"
 #include "core/spawn.hpp"
+#include "shim/binary_logger.hpp"
 
 namespace reaper::shim {
 
@@ -34,7 +37,13 @@ struct IoPaths {
 
 class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
  public:
-  static Result<std::shared_ptr<ProcessIo>> open(boost::asio::io_context& io, const IoPaths& paths);
+  // `id` and `ns` are what a logging binary is told (CONTAINER_ID: the container id for
+  // an init, the exec id for an exec; CONTAINER_NAMESPACE).
+  static Result<std::shared_ptr<ProcessIo>> open(boost::asio::io_context& io, const IoPaths& paths,
+                                                 const std::string& id, const std::string& ns);
+  // Calls `done` once the stdio is ready for the process to start: at once, or when the
+  // logging binary has signalled it (an error: the logger is gone, close() the rest).
+  void when_ready(std::function<void(Result<void>)> done);
 
   const IoPaths& paths() const { return paths_; }
   // The fds the workload takes as its stdio (non-terminal processes).
@@ -46,7 +55,9 @@ class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
   Result<void> started();
   Result<void> resize(unsigned rows, unsigned cols);
   void close_stdin();  // CloseIO: the workload sees EOF once the client's writer is gone too
-  void close();        // everything; pending copies stop
+  void close();        // everything; pending copies stop; a logging binary is stopped
+  // A pidfd readable once the logging binary has ended (empty without one).
+  UniqueFd logger_end() const { return logger_ ? logger_->end_watch() : UniqueFd(); }
   // Calls `done` once the process's output has reached its reader: the terminal copy
   // has finished and nothing is left unread in the output FIFOs (woken by inotify's
   // IN_ACCESS on each read). A FIFO nobody reads holds it at most kDrainLimit after
@@ -80,6 +91,7 @@ class ProcessIo : public std::enable_shared_from_this<ProcessIo> {
   std::array<char, 32768> out_buf_{}, in_buf_{};
   bool output_done_ = true;
   std::vector<std::function<void()>> drained_;
+  std::shared_ptr<BinaryLogger> logger_;
 };
 
 }  // namespace reaper::shim

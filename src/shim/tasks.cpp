@@ -48,13 +48,14 @@ Result<Tasks::Target> Tasks::lookup(const ProcessRef& ref) {
 // A Create between the monitor's fork and its report.
 struct Tasks::Creating {
   task::CreateTaskRequest req;
+  oci::Spec spec;
   IoPaths paths;
   std::shared_ptr<ProcessIo> io;
   PendingCreate pending;
 };
 
 void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
-  auto begun = [&]() -> Result<std::shared_ptr<Creating>> {
+  auto opened = [&]() -> Result<std::shared_ptr<Creating>> {
     TRY(validate_id(req.id()));
     if (containers_.count(req.id()) || creating_.count(req.id()))
       return failf(ErrorKind::kAlreadyExists, "id {}", req.id());
@@ -67,8 +68,31 @@ void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
     spec->process.terminal = req.terminal();
     auto cr = std::make_shared<Creating>();
     cr->req = req;
+    cr->spec = std::move(*spec);
     cr->paths = IoPaths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-    cr->io = TRY_CTX(ProcessIo::open(io_, cr->paths), "open IO");
+    cr->io = TRY_CTX(ProcessIo::open(io_, cr->paths, req.id(), opts_.ns), "open IO");
+    return cr;
+  }();
+  if (!opened) return done(std::unexpected(opened.error()));
+  auto cr = *opened;
+  creating_.insert(req.id());
+  // A logging binary must be ready before the process starts (at once without one).
+  cr->io->when_ready([this, cr, done = std::move(done)](Result<void> ready) mutable {
+    if (!ready) return create_failed(cr, ready.error().wrap("open IO"), std::move(done));
+    launch_init(cr, std::move(done));
+  });
+}
+
+void Tasks::create_failed(std::shared_ptr<Creating> cr, Error e, Done<pid_t> done) {
+  creating_.erase(cr->req.id());
+  cr->io->close();
+  done(std::unexpected(std::move(e)));
+  maybe_shut_down();
+}
+
+void Tasks::launch_init(std::shared_ptr<Creating> cr, Done<pid_t> done) {
+  const task::CreateTaskRequest& req = cr->req;
+  auto begun = [&]() -> Result<void> {
     // A record left by a shim that died (same id, nothing alive) must not block a new task.
     if (auto old = runtime_.state(req.id()); old && !old->monitor_alive) {
       auto ignored = runtime_.remove(req.id(), true);
@@ -77,23 +101,18 @@ void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
     CreateOptions co;
     co.id = req.id();
     co.bundle = req.bundle();
-    co.spec = *spec;
+    co.spec = std::move(cr->spec);
     co.io.stdio = cr->io->stdio();
     co.io.console_channel = cr->io->console_channel();
     co.io.notify_exit = true;
     auto pending = runtime_.begin_create(co);
-    if (!pending) {
-      cr->io->close();
-      return std::unexpected(pending.error().wrap("OCI runtime create failed"));
-    }
+    if (!pending) return std::unexpected(pending.error().wrap("OCI runtime create failed"));
     cr->pending = std::move(*pending);
-    return cr;
+    return {};
   }();
-  if (!begun) return done(std::unexpected(begun.error()));
+  if (!begun) return create_failed(cr, begun.error(), std::move(done));
   // The monitor's report ("ok PID") may take as long as the group's overlay takes to
   // build: read on the loop, which meanwhile serves every other request.
-  auto cr = *begun;
-  creating_.insert(req.id());
   async_read_line(io_, std::move(cr->pending.launch.report), [this, cr, done = std::move(done)](LineRead report) mutable {
     auto r = std::make_shared<LineRead>(std::move(report));
     after_failed_report(cr->pending.launch.monitor, *r, [this, cr, r, done] { created(cr, std::move(*r), done); });
@@ -183,13 +202,36 @@ Result<pid_t> Tasks::start_init(Container& c, Process& p) {
 }
 
 void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
-  auto begun = [&]() -> Result<std::pair<std::shared_ptr<PendingCreate>, std::shared_ptr<ProcessIo>>> {
+  auto opened = [&]() -> Result<std::shared_ptr<ProcessIo>> {
     if (p.launching) return fail(ErrorKind::kFailedPrecondition, "process " + p.exec_id + " is being started");
     TRY_CTX(p.machine.can_start(), "process " + p.exec_id);
     auto on_disk = runtime_.state(c.id);
     if (c.init.machine.state() != ProcState::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
       return failf(ErrorKind::kFailedPrecondition, "container {} init process is not running", c.id);
-    auto pio = TRY_CTX(ProcessIo::open(io_, p.paths), "open IO");
+    return TRY_CTX(ProcessIo::open(io_, p.paths, p.exec_id, opts_.ns), "open IO");
+  }();
+  if (!opened) return done(std::unexpected(opened.error()));
+  auto pio = *opened;
+  p.launching = true;
+  ProcessRef ref{c.id, p.exec_id};
+  // A logging binary must be ready before the process starts (at once without one).
+  pio->when_ready([this, ref, pio, done = std::move(done)](Result<void> ready) mutable {
+    auto t = lookup(ref);
+    if (!t) {  // deleted meanwhile
+      pio->close();
+      return done(std::unexpected(t.error()));
+    }
+    if (!ready) {  // as any IO that could not be set up: the exec stays created
+      t->p.launching = false;
+      pio->close();
+      return done(std::unexpected(ready.error().wrap("open IO")));
+    }
+    launch_exec(t->c, t->p, pio, std::move(done));
+  });
+}
+
+void Tasks::launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio, Done<pid_t> done) {
+  auto begun = [&]() -> Result<std::shared_ptr<PendingCreate>> {
     ExecOptions eo;
     eo.id = c.id;
     eo.exec_id = p.exec_id;
@@ -199,6 +241,7 @@ void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
     eo.io.notify_exit = true;
     auto pending = runtime_.begin_exec(eo);
     if (!pending) {
+      p.launching = false;
       pio->close();
       // Nobody may wait forever for a process that never ran.
       auto ignored = p.machine.exited({255, now_ns()});
@@ -206,11 +249,10 @@ void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
       answer_waiters(p);
       return std::unexpected(pending.error().wrap("OCI runtime exec failed"));
     }
-    return std::make_pair(std::make_shared<PendingCreate>(std::move(*pending)), pio);
+    return std::make_shared<PendingCreate>(std::move(*pending));
   }();
   if (!begun) return done(std::unexpected(begun.error()));
-  auto [pending, pio] = *begun;
-  p.launching = true;
+  auto pending = *begun;
   ProcessRef ref{c.id, p.exec_id};
   async_read_line(io_, std::move(pending->launch.report),
                   [this, ref, pending, pio, done = std::move(done)](LineRead report) mutable {
@@ -492,6 +534,9 @@ void Tasks::remove_exec(Container& c, Process& p, Done<Deleted> done) {
   std::vector<UniqueFd> monitors;
   if (p.monitor) monitors.push_back(std::move(p.monitor));
   bool launched = !monitors.empty();
+  // Its logging binary, stopped by close(), is waited for too, as runc's shim does.
+  if (p.io)
+    if (UniqueFd logger = p.io->logger_end()) monitors.push_back(std::move(logger));
   c.execs.erase(p.exec_id);
   // What the exec left behind goes with its record, once its monitor has ended.
   if (launched) {
@@ -538,9 +583,16 @@ void Tasks::removed_init(const std::string& id, Done<Deleted> done) {
     auto removed = runtime_.remove(id, true);
     if (!removed) log::error("{}: delete: {}", id, removed.error().describe());
     for (auto& [eid, e] : c.execs) abandon(*e);
+    std::vector<UniqueFd> loggers;
     for (auto& [eid, e] : c.execs)
-      if (e->io) e->io->close();
-    if (p.io) p.io->close();
+      if (e->io) {
+        e->io->close();
+        loggers.push_back(e->io->logger_end());
+      }
+    if (p.io) {
+      p.io->close();
+      loggers.push_back(p.io->logger_end());
+    }
     if (auto ok = p.machine.remove(); !ok) log::error("{}: delete: {}", id, ok.error().describe());
     Deleted d{p.pid, p.machine.exit()};
     events::TaskDelete ev;
@@ -550,8 +602,20 @@ void Tasks::removed_init(const std::string& id, Done<Deleted> done) {
     set_time(ev.mutable_exited_at(), d.exit.ns);
     publish(publisher_, ev);
     containers_.erase(id);
-    done(d);
-    maybe_shut_down();  // after the answer: shutting down closes the server
+    after_loggers(std::move(loggers), [this, d, done] {
+      done(d);
+      maybe_shut_down();  // after the answer: shutting down closes the server
+    });
+  });
+}
+
+void Tasks::after_loggers(std::vector<UniqueFd> loggers, std::function<void()> then) {
+  std::erase_if(loggers, [](const UniqueFd& fd) { return !fd; });
+  if (loggers.empty()) return then();
+  ++loggers_stopping_;
+  when_all_ended(io_, std::move(loggers), [this, then = std::move(then)] {
+    --loggers_stopping_;
+    then();
   });
 }
 

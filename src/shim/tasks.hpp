@@ -69,7 +69,7 @@ class Tasks {
   // containerd asks after every deleted task; we leave only when nothing is left.
   void shutdown();
 
-  bool empty() const { return containers_.empty() && creating_.empty(); }
+  bool empty() const { return containers_.empty() && creating_.empty() && loggers_stopping_ == 0; }
   std::function<void()> on_shutdown;
 
  private:
@@ -105,14 +105,20 @@ class Tasks {
   Result<Target> lookup(const ProcessRef& ref);
 
   struct Creating;
+  void launch_init(std::shared_ptr<Creating> cr, Done<pid_t> done);
+  void create_failed(std::shared_ptr<Creating> cr, Error e, Done<pid_t> done);
   void created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> done);
   Result<pid_t> start_init(Container& c, Process& p);
   void start_exec(Container& c, Process& p, Done<pid_t> done);
+  void launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio, Done<pid_t> done);
   void exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
                      std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done);
   void remove_exec(Container& c, Process& p, Done<Deleted> done);
   void remove_init(Container& c, Process& p, Done<Deleted> done);
   void removed_init(const std::string& id, Done<Deleted> done);
+  // Calls `then` once every logging binary behind `loggers` (pidfds; empty ones are
+  // skipped) has ended, at once without one; the shim does not shut down meanwhile.
+  void after_loggers(std::vector<UniqueFd> loggers, std::function<void()> then);
   // Waits for the monitor behind `report`'s pidfd when its report was not "ok PID", so
   // that finishing a failed launch never blocks on it.
   void after_failed_report(UniqueFd& monitor, const LineRead& report, std::function<void()> next);
@@ -133,6 +139,7 @@ class Tasks {
   std::map<std::string, std::unique_ptr<Container>> containers_;
   std::set<std::string> creating_;  // ids whose Create waits for the monitor's report
   bool shutdown_requested_ = false;
+  size_t loggers_stopping_ = 0;  // Deletes waiting for their logging binaries to end
 };
 
 }  // namespace reaper::shim
