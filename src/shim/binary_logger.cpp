@@ -154,6 +154,7 @@ Result<std::shared_ptr<BinaryLogger>> BinaryLogger::start(asio::io_context& io, 
   l->ready_r_ = std::make_unique<asio::posix::stream_descriptor>(io, ready_r.release());
   // ready_w closes here: once the logger's copy goes too, the read sees EOF.
   UniqueFd watched(::fcntl(l->pidfd_.get(), F_DUPFD_CLOEXEC, 3));
+  if (!watched) return sys_error("dup pidfd of logging binary");  // the destructor kills it
   std::weak_ptr<BinaryLogger> weak = l;
   l->end_ = watch_process_end(io, std::move(watched), [weak] {
     if (auto self = weak.lock()) self->ended();
