@@ -10,7 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 # Writes the test logger to $LOGGER; what it records goes to $LOGS/<what>.<CONTAINER_ID>.
 # Modes: copy (fd 3 and fd 4 to files, ready, exits once both reach EOF, ignores SIGTERM
 # so that its files are complete whenever it is stopped), die (ready, then exits at once
-# without reading), never (never signals readiness), close (closes fd 5 without a byte).
+# without reading), never (never signals readiness), close (closes fd 5 without a byte),
+# stubborn (ready, ignores SIGTERM, never exits by itself).
 # Its environment is only the two variables, so every program is named by its full path.
 _logger() {
   LOGS=$TEST_TMP/logs LOGGER=$TEST_TMP/test-logger
@@ -30,6 +31,7 @@ case $mode in
   never) exec /bin/sleep 1000 ;;
   close) exec 5>&-; exit 0 ;;
   die) printf R >&5; exit 0 ;;
+  stubborn) trap '' TERM; printf R >&5; exec /bin/sleep 1000 ;;
 esac
 trap '' TERM
 /bin/cat <&3 >"$d/out.$id" &
@@ -101,6 +103,20 @@ test_binlog_dead_logger_does_not_stall_the_workload() {
     sh -c 'head -c 1000000 /dev/zero || exit 9; echo still-here >&2 || exit 8; exit 7'
   assert_eq 7 "$rc" "ctr run status (stderr: $err; log: $(containerd_log_tail 15))"
   _no_logger_left bd1
+  wait_no_shim_pids || fail "the shim left processes behind"
+}
+
+# A logger that ignores SIGTERM is killed 12 s after it (runc's limit); Delete answers
+# only then, so nothing of it is left when ctr returns.
+test_binlog_stubborn_logger_is_killed_at_delete() {
+  shim_up
+  _logger
+  local t0=$SECONDS
+  capture bounded 60 rrun --rm --log-uri "binary://$LOGGER?mode=stubborn" bs1 echo hi
+  assert_eq 0 "$rc" "ctr run status (stderr: $err)"
+  local took=$((SECONDS - t0))
+  ((took >= 11)) || fail "Delete answered after $took s, before the logger's SIGKILL"
+  _no_logger_left bs1
   wait_no_shim_pids || fail "the shim left processes behind"
 }
 
