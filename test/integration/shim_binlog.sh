@@ -121,21 +121,39 @@ test_binlog_stubborn_logger_is_killed_at_delete() {
 }
 
 # A logger that never signals readiness: Create fails with a clear error after the shim's
-# limit (10 s), the logger is killed, nothing is left, and the next run works.
+# limit (10 s), the logger is killed, nothing is left, and the next run works. The wait is
+# on the shim's loop: meanwhile the shim serves another container of its group at once.
 test_binlog_logger_never_ready_fails_cleanly() {
   shim_up
   _logger
-  capture bounded 60 rrun --rm --log-uri "binary://$LOGGER?mode=never" bn1 echo never-printed
+  local g="io.containerd.reaper.v2.group=bn-$$"
+  capture rrun -d --annotation "$g" keep sleep 1000
+  assert_eq 0 "$rc" "keeper (stderr: $err)"
+  wait_task_status keep RUNNING || fail "keeper not RUNNING"
+  bounded 60 rrun --rm --annotation "$g" --log-uri "binary://$LOGGER?mode=never" bn1 echo never-printed \
+    >"$TEST_TMP/bn1.out" 2>"$TEST_TMP/bn1.err" &
+  local runner=$!
+  wait_file "$LOGS/pid.bn1" 10 || fail "the logger of bn1 did not start"
+  local t0; t0=$(date +%s%N)
+  capture bounded 10 cctr task exec --exec-id e1 keep echo served
+  local ms=$((($(date +%s%N) - t0) / 1000000))
+  assert_eq served "$out" "exec into the keeper while bn1 waits for its logger (rc $rc, stderr: $err)"
+  ((ms < 3000)) || fail "the exec took $ms ms while bn1 waited for its logger"
+  pid_alive "$(<"$LOGS/pid.bn1")" || fail "bn1's logger ended before the limit"
+  wait "$runner"; rc=$?
   assert_ne 0 "$rc" "ctr run with a logger that is never ready"
-  assert_contains "$err" "did not signal readiness on fd 5 within 10 s"
+  assert_contains "$(<"$TEST_TMP/bn1.err")" "did not signal readiness on fd 5 within 10 s"
   _no_logger_left bn1
   cctr container delete bn1 >/dev/null 2>&1
   capture cctr task ls -q
-  assert_eq "" "$out" "tasks left"
-  wait_no_shim_pids || fail "the shim left processes behind"
-  capture bounded 60 rrun --rm --log-uri "binary://$LOGGER" bn2 echo after
+  assert_eq keep "$out" "tasks left"
+  capture bounded 60 rrun --rm --annotation "$g" --log-uri "binary://$LOGGER" bn2 echo after
   assert_eq 0 "$rc" "the next run (stderr: $err)"
   assert_eq after "$(<"$LOGS/out.bn2")"
+  cctr task kill -s KILL keep >/dev/null; wait_task_status keep STOPPED || fail "keeper not stopped"
+  cctr task delete keep >/dev/null
+  cctr container delete keep >/dev/null
+  wait_no_shim_pids || fail "the shim left processes behind"
 }
 
 # binary-v2:// (containerd 2.2) needs a byte on fd 5: a logger that only closes it is not
