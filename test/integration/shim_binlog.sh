@@ -7,6 +7,9 @@
 # containerd: matrix
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 
+SHIM="$BUILD/containerd-shim-reaper-v2"
+tt() { "$PY" "$TOP/test/lib/ttrpc_task.py" "$@"; }
+
 # Writes the test logger to $LOGGER; what it records goes to $LOGS/<what>.<CONTAINER_ID>.
 # Modes: copy (fd 3 and fd 4 to files, ready, exits once both reach EOF, ignores SIGTERM
 # so that its files are complete whenever it is stopped), die (ready, then exits at once
@@ -201,4 +204,36 @@ test_binlog_leaves_no_fd_or_process_in_a_shared_shim() {
   cctr task delete keep >/dev/null
   cctr container delete keep >/dev/null
   wait_no_shim_pids || fail "the shim left processes behind"
+}
+
+# With a terminal (ctr gives no terminal together with a log URI, so the shim is driven by
+# hand as containerd would drive it): the PTY's output goes to the logger's fd 3, and its
+# fd 4 ends at once.
+test_binlog_terminal_output_reaches_the_logger() {
+  _logger
+  local bundle=$TEST_TMP/bundle addr sock daemon
+  mkdir -p "$bundle"
+  "$PY" - "$bundle/config.json" <<'PYEOF'
+import json, sys
+json.dump({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+           "process": {"terminal": True, "args": ["/bin/sh", "-c", "echo on-tty; tty; exit 4"],
+                       "cwd": "/", "env": ["PATH=/usr/bin:/bin"]}}, open(sys.argv[1], "w"))
+PYEOF
+  export REAPER_ROOT=$TEST_TMP/reaper-root
+  addr=$(cd "$bundle" && "$SHIM" -namespace rtest-bl -address /nonexistent.sock \
+    -publish-binary /bin/true -id t1 start </dev/null 2>&1) || fail "start: $addr"
+  sock=${addr#unix://}
+  daemon=$(socket_owner "$sock") || fail "no daemon holds $sock"
+  trap 'kill -KILL '"$daemon"' 2>/dev/null; rm -f '"$sock"'; harness_cleanup' EXIT
+  tt "$sock" create t1 "$bundle" "binary://$LOGGER" terminal >/dev/null || fail "Create"
+  tt "$sock" start t1 >/dev/null || fail "Start"
+  assert_eq 4 "$(bounded 20 tt "$sock" wait t1)" "exit status"
+  tt "$sock" delete t1 >/dev/null || fail "Delete"
+  _no_logger_left t1
+  local out; out=$(tr -d '\r' <"$LOGS/out.t1")
+  assert_contains "$out" "on-tty" "the logger's fd 3"
+  assert_contains "$out" "/dev/pts/" "the logger's fd 3"
+  assert_eq "" "$(<"$LOGS/err.t1")" "the logger's fd 4"
+  assert_eq "done" "$(cat "$LOGS/done.t1" 2>/dev/null)" "the logger saw EOF on fds 3 and 4"
+  assert_contains "$(<"$LOGS/env.t1")" "CONTAINER_NAMESPACE=rtest-bl"
 }

@@ -4,7 +4,7 @@ must act as a containerd the installed ones are not, e.g. 2.0.0-2.0.5, which Cre
 containers on the pod's shim without running `start`. Protobuf is encoded by hand (field
 numbers of docs/shim-protocol.md §3.3); unary calls only.
 
-  ttrpc_task.py SOCKET create ID BUNDLE [STDOUT]   prints the pid
+  ttrpc_task.py SOCKET create ID BUNDLE [STDOUT [terminal]]   prints the pid
   ttrpc_task.py SOCKET start ID                    prints the pid
   ttrpc_task.py SOCKET state ID                    prints "STATUS PID EXIT_STATUS"
   ttrpc_task.py SOCKET kill ID SIGNAL
@@ -105,6 +105,8 @@ def main(argv):
     sock, verb, cid = argv[1], argv[2], argv[3]
     if verb == "create":
         req = field_bytes(1, cid) + field_bytes(2, argv[4])
+        if len(argv) > 6 and argv[6] == "terminal":
+            req += field_varint(4, 1)
         if len(argv) > 5:
             req += field_bytes(6, argv[5])
         print(one(call(sock, "Create", req), 1))
