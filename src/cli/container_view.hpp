@@ -1,14 +1,19 @@
 #pragma once
-// The JSON shape of a container shared by `reaper state --json` and `reaper list --json`.
+// The JSON shape of a container shared by `reaper state --json` and `reaper list --json`:
+// "namespace" is the containerd namespace, null for reaper-runtime's containers.
 #include <boost/json.hpp>
 
+#include "cli/places.hpp"
 #include "core/container.hpp"
 
 namespace reaper::cli {
 
-inline boost::json::object state_json(const Observed& o) {
+inline boost::json::object state_json(const Located& l) {
+  const Observed& o = l.observed;
   boost::json::object j;
   j["id"] = o.state.id;
+  if (l.place.ns.empty()) j["namespace"] = nullptr;
+  else j["namespace"] = l.place.ns;
   j["status"] = status_name(o.status);
   j["pid"] = o.state.pid;
   j["bundle"] = o.state.bundle;

@@ -7,11 +7,14 @@
 #include "cli/operator.hpp"
 #include "cli/verb.hpp"
 #include "core/log.hpp"
+#include "core/node_config.hpp"
 
 namespace reaper::cli {
 namespace {
 
-constexpr std::string_view kGlobalUsage = "  --root DIR   the state root (default /run/reaper, or REAPER_ROOT)";
+constexpr std::string_view kGlobalUsage =
+    "  --root DIR   the state root (default REAPER_ROOT from the environment or reaper.conf,\n"
+    "               else /run/reaper)";
 
 std::string_view first_line(std::string_view s) { return s.substr(0, s.find('\n')); }
 
@@ -37,7 +40,7 @@ struct Split {
 
 Result<Split> split(int argc, char** argv) {
   Split s;
-  if (const char* env = std::getenv("REAPER_ROOT"); env && *env) s.ctx.root = env;
+  s.ctx.root = configured_state_root();
   bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -117,7 +120,7 @@ int main(int argc, char** argv, std::span<const std::string_view> personalities)
       print_overview();
       return kOk;
     }
-    return usage_error("", "which verb? (state, list, wait, overlay, …)");
+    return usage_error("", "which verb? (list, state, ps, wait, doctor, overlay, …)");
   }
   std::string_view name = s->rest[0];
   if (name == "--version" || name == "-v") name = "version";

@@ -20,7 +20,7 @@ inline constexpr int kWaitFailed = 125;  // `reaper wait` could not wait (unknow
 
 // What the global flags (before or after the verb) set.
 struct Context {
-  std::string root = "/run/reaper";
+  std::string root = "/run/reaper";  // --root, else REAPER_ROOT (environment, reaper.conf)
   std::span<const std::string_view> personalities;  // names install-links creates
 };
 
@@ -48,6 +48,9 @@ Result<Args> parse_verb(std::string_view verb, const ArgParser& p, int argc, cha
 int verb_state(const Context&, int, char**);
 int verb_list(const Context&, int, char**);
 int verb_wait(const Context&, int, char**);
+int verb_ps(const Context&, int, char**);
+int verb_doctor(const Context&, int, char**);
+int verb_config(const Context&, int, char**);
 int verb_overlay(const Context&, int, char**);
 int verb_audit(const Context&, int, char**);
 int verb_install_links(const Context&, int, char**);

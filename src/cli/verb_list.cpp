@@ -1,26 +1,37 @@
-// `reaper list [--json]`: every container under the root.
+// `reaper list [--json] [-q] [-n NS]`: the containers of every namespace under the root.
 #include "cli/container_view.hpp"
-#include "cli/verb.hpp"
+#include "cli/places.hpp"
 
 namespace reaper::cli {
 
 int verb_list(const Context& ctx, int argc, char** argv) {
   ArgParser p;
-  p.flag({"--json"});
+  p.flag({"--json"}).flag({"--quiet", "-q"});
+  add_namespace_flag(p);
   auto a = parse_verb("list", p, argc, argv, 0, 0);
   if (!a) return kUsage;
-  auto all = Containers(ctx.root).list();
+  auto ns = namespace_of(*a);
+  if (!ns) return usage_error("list", ns.error().describe());
+  auto all = list_containers(ctx, *ns);
   if (a->has("--json")) {
     boost::json::array arr;
-    for (const auto& o : all) arr.push_back(state_json(o));
+    for (const auto& l : all) arr.push_back(state_json(l));
     fmt::print("{}\n", boost::json::serialize(arr));
     return kOk;
   }
-  fmt::print("{:<32} {:<8} {:<8} {:<6} {}\n", "ID", "STATUS", "PID", "EXIT", "CREATED");
-  for (const auto& o : all)
-    fmt::print("{:<32} {:<8} {:<8} {:<6} {}\n", o.state.id, status_name(o.status), o.state.pid,
+  if (a->has("--quiet")) {
+    for (const auto& l : all) fmt::print("{}\n", l.observed.state.id);
+    return kOk;
+  }
+  fmt::print("{:<16} {:<32} {:<8} {:<8} {:<6} {}\n", "NAMESPACE", "ID", "STATUS", "PID", "EXIT",
+             "CREATED");
+  for (const auto& l : all) {
+    const auto& o = l.observed;
+    fmt::print("{:<16} {:<32} {:<8} {:<8} {:<6} {}\n", namespace_label(l.place), o.state.id,
+               status_name(o.status), o.state.pid,
                o.state.exit_status ? std::to_string(*o.state.exit_status) : "-",
                format_time(o.state.created_ns));
+  }
   return kOk;
 }
 

@@ -1,7 +1,8 @@
-// `reaper state [--json] ID`: one container, for a person or as JSON.
+// `reaper state [--json] [-n NS] ID`: one container, for a person or as JSON.
 #include <boost/json.hpp>
 
 #include "cli/container_view.hpp"
+#include "cli/places.hpp"
 #include "cli/verb.hpp"
 #include "core/container.hpp"
 
@@ -15,15 +16,18 @@ std::string duration(int64_t ns) {
   return fmt::format("{:.1f} min", s / 60);
 }
 
-void print_state(const Observed& o) {
+void print_state(const Located& l) {
+  const auto& o = l.observed;
   const auto& s = o.state;
   fmt::print("Container: {}\n", s.id);
+  fmt::print("Namespace: {}\n", l.place.ns.empty() ? "- (reaper-runtime)" : l.place.ns);
   fmt::print("Status:    {}\n", status_name(o.status));
   fmt::print("PID:       {}{}\n", s.pid, o.status == Status::kStopped ? " (exited)" : "");
   if (s.exit_status) fmt::print("Exit code: {}\n", *s.exit_status);
   if (!s.error.empty()) fmt::print("Error:     {}\n", s.error);
   if (!s.overlay_group.empty()) fmt::print("Overlay:   {}\n", s.overlay_group);
   fmt::print("Bundle:    {}\n", s.bundle);
+  fmt::print("State:     {}\n", Containers(l.place.dir).store().dir(s.id));
   fmt::print("Created:   {}\n", format_time(s.created_ns));
   if (s.started_ns) fmt::print("Started:   {}\n", format_time(*s.started_ns));
   if (s.exited_ns) {
@@ -37,12 +41,15 @@ void print_state(const Observed& o) {
 int verb_state(const Context& ctx, int argc, char** argv) {
   ArgParser p;
   p.flag({"--json"});
+  add_namespace_flag(p);
   auto a = parse_verb("state", p, argc, argv, 1, 1);
   if (!a) return kUsage;
-  auto o = Containers(ctx.root).state(a->positionals[0]);
-  if (!o) return failure(o.error());
-  if (a->has("--json")) fmt::print("{}\n", boost::json::serialize(state_json(*o)));
-  else print_state(*o);
+  auto ns = namespace_of(*a);
+  if (!ns) return usage_error("state", ns.error().describe());
+  auto l = locate(ctx, *ns, a->positionals[0]);
+  if (!l) return failure(l.error());
+  if (a->has("--json")) fmt::print("{}\n", boost::json::serialize(state_json(*l)));
+  else print_state(*l);
   return kOk;
 }
 

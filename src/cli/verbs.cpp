@@ -5,14 +5,46 @@ namespace reaper::cli {
 namespace {
 
 constexpr Verb kVerbs[] = {
-    {"state", "one container: status, pid, exit code, times",
-     "state [--json] ID\n"
-     "  --json   one JSON object instead of the text for a person", verb_state},
-    {"list", "every container under the root", "list [--json]\n  --json   a JSON array", verb_list},
+    {"list", "the containers of every containerd namespace under the root",
+     "list [--json] [-q] [-n NS]\n"
+     "  --json              a JSON array (\"namespace\": null for reaper-runtime's)\n"
+     "  -q, --quiet         the ids only\n"
+     "  -n, --namespace NS  one containerd namespace (\"-\": reaper-runtime's containers)",
+     verb_list},
+    {"state", "one container: namespace, status, pid, exit code, times",
+     "state [--json] [-n NS] ID\n"
+     "  --json              one JSON object instead of the text for a person\n"
+     "  -n, --namespace NS  look only in NS (needed when ID exists in several)",
+     verb_state},
+    {"ps", "the live processes of a container (workload, descendants, execs)",
+     "ps [--json] [-n NS] ID\n"
+     "  --json              a JSON array of {pid, cmd}\n"
+     "  -n, --namespace NS  look only in NS",
+     verb_ps},
     {"wait", "wait for a container's workload and exit with its status",
-     "wait ID\n"
-     "  exits with the workload's status (0-255); 125 when it cannot wait (unknown id, …)",
+     "wait [-n NS] ID\n"
+     "  exits with the workload's status (0-255); 125 when it cannot wait (unknown id, …)\n"
+     "  -n, --namespace NS  look only in NS",
      verb_wait},
+    {"doctor", "check whether reaper can work on this node",
+     "doctor [--json] [--containerd-config FILE] [--address SOCK] [--bin-dir DIR] [--node NAME]\n"
+     "  checks the binary and its links, the kernel (overlayfs over /, the new mount API,\n"
+     "  pidfds, child subreaper), containerd and the reaper handler in its effective\n"
+     "  configuration, reaper.conf, the overlay root and its groups, the node label\n"
+     "  --json                    {\"ok\": bool, \"checks\": [{name, result, detail, hint}]}\n"
+     "                            (result: ok, fail or skipped)\n"
+     "  --containerd-config FILE  containerd's config file (default: containerd's own)\n"
+     "  --address SOCK            containerd's socket, for its version (default\n"
+     "                            /run/containerd/containerd.sock)\n"
+     "  --bin-dir DIR             where the links are (default: this executable's directory)\n"
+     "  --node NAME               the Kubernetes node (default NODE_NAME, else the host name)\n"
+     "  exit status 1 when a check fails (a skipped check is not a failure)",
+     verb_doctor},
+    {"config", "check a reaper.conf: every error and warning with file:line",
+     "config check [FILE]\n"
+     "  FILE defaults to $REAPER_CONFIG, else /etc/reaper/reaper.conf; only the file is\n"
+     "  read (not the environment); exit status 1 on any warning or error",
+     verb_config},
     {"overlay", "the node's overlay groups: list, rm, gc, diff",
      "overlay VERB ...\n"
      "  list [--json]          groups: namespace, use, upper-layer bytes used/limit, last use\n"

@@ -246,9 +246,13 @@ Result<NodeConfig> parse_node_config(std::string_view text, std::string_view ori
   return c;
 }
 
-Result<NodeConfig> load_node_config() {
+std::string node_config_path() {
   const char* env_path = std::getenv("REAPER_CONFIG");
-  std::string path = env_path && *env_path ? env_path : kDefaultConfigPath;
+  return env_path && *env_path ? env_path : kDefaultConfigPath;
+}
+
+Result<NodeConfig> load_node_config() {
+  std::string path = node_config_path();
   std::string text;
   if (auto read = files::read(path)) {
     text = std::move(*read);
@@ -259,6 +263,13 @@ Result<NodeConfig> load_node_config() {
   for (char** e = environ; e && *e; ++e)
     if (std::string_view(*e).starts_with("REAPER_")) environment.emplace_back(*e);
   return parse_node_config(text, path, environment);
+}
+
+std::string configured_state_root() {
+  if (auto c = load_node_config(); c && !c->state_root.empty()) return c->state_root;
+  const char* env = std::getenv("REAPER_ROOT");
+  if (env && env[0] == '/') return env;
+  return kDefaultStateRoot;
 }
 
 }  // namespace reaper

@@ -33,6 +33,16 @@ struct NodeConfig {
 };
 
 inline constexpr const char* kDefaultConfigPath = "/etc/reaper/reaper.conf";
+inline constexpr const char* kDefaultStateRoot = "/run/reaper";
+
+// The path of the node's reaper.conf: $REAPER_CONFIG, else kDefaultConfigPath.
+std::string node_config_path();
+
+// Where every personality keeps container state (the shim under <root>/<namespace>):
+// REAPER_ROOT from the environment, else from reaper.conf, else kDefaultStateRoot. A
+// reaper.conf that does not load still leaves the environment's REAPER_ROOT in force;
+// whoever loads the configuration in full reports what is wrong with it.
+std::string configured_state_root();
 
 // Reads the file (a missing file is an empty configuration) and the environment.
 // A malformed line, a key outside REAPER_* or a bad value is an error naming the line.

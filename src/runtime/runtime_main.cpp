@@ -4,6 +4,7 @@
 
 #include "core/args.hpp"
 #include "core/log.hpp"
+#include "core/node_config.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/verbs.hpp"
 #include "version_string.hpp"
@@ -130,7 +131,7 @@ int main(int argc, char** argv) {
   if (const Verb* v = find_verb(args->positionals[0]); v && (args->has("--help") || asks_help(args->positionals)))
     return verb_help(*v);
   Globals g;
-  g.root = args->get("--root", g.root);
+  g.root = args->get("--root", configured_state_root());
   std::string_view verb = args->positionals[0];
   std::vector<char*> rest;
   for (size_t i = 1; i < args->positionals.size(); ++i)

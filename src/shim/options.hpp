@@ -15,8 +15,8 @@ struct Options {
   bool debug = false;
 };
 
-// Containers of namespace `ns` are kept under <root>/<ns> (root: $REAPER_ROOT or
-// /run/reaper), where `reaper list --root` and `reaper-runtime --root` see them too.
+// Containers of namespace `ns` are kept under <root>/<ns> (root: REAPER_ROOT from the
+// environment or reaper.conf, else /run/reaper), where `reaper list` sees them too.
 std::string state_root(const std::string& ns);
 
 }  // namespace reaper::shim

@@ -2,6 +2,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/node_config.hpp"
 #include "shim/actions.hpp"
 #include "shim/daemon.hpp"
 #include "shim/shim.hpp"
@@ -9,10 +10,7 @@
 
 namespace reaper::shim {
 
-std::string state_root(const std::string& ns) {
-  const char* root = std::getenv("REAPER_ROOT");
-  return std::string(root && *root ? root : "/run/reaper") + "/" + ns;
-}
+std::string state_root(const std::string& ns) { return configured_state_root() + "/" + ns; }
 
 namespace {
 

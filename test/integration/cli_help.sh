@@ -30,7 +30,7 @@ reaper_verbs() { "$REAPER" help | awk '/^  [a-z-]+  /{print $1}'; }
 test_reaper_help_lists_every_verb() {
   local verbs
   verbs=$(reaper_verbs)
-  for v in state list wait overlay audit install-links completion version help; do
+  for v in list state ps wait doctor config overlay audit install-links completion version help; do
     grep -qx "$v" <<<"$verbs" || fail "reaper help does not list $v: $verbs"
   done
   for form in --help -h help; do expect_help "reaper $form" "$REAPER" "$form"; done
@@ -60,6 +60,13 @@ test_reaper_usage_errors_exit_2() {
   expect_usage_error "overlay without verb" reaper "$REAPER" overlay
   expect_usage_error "unknown overlay verb" reaper "$REAPER" overlay bogus
   expect_usage_error "completion of another shell" reaper "$REAPER" completion fish
+  expect_usage_error "ps without id" reaper "$REAPER" ps
+  expect_usage_error "-n without value" reaper "$REAPER" list -n
+  expect_usage_error "a namespace that is a path" reaper "$REAPER" state -n a/b x
+  expect_usage_error "doctor with an argument" reaper "$REAPER" doctor extra
+  expect_usage_error "config without verb" reaper "$REAPER" config
+  expect_usage_error "unknown config verb" reaper "$REAPER" config bogus
+  expect_usage_error "config check with two files" reaper "$REAPER" config check a b
 }
 
 test_reaper_global_flags_before_or_after_the_verb() {
@@ -157,6 +164,9 @@ test_completion_script_completes_verbs() {
     source "$1"
     COMP_WORDS=(reaper st); COMP_CWORD=1; _reaper; echo "${COMPREPLY[*]}"
     COMP_WORDS=(reaper help ov); COMP_CWORD=2; _reaper; echo "${COMPREPLY[*]}"
-    COMP_WORDS=(reaper overlay l); COMP_CWORD=2; _reaper; echo "${COMPREPLY[*]}"' _ "$script")
-  assert_eq $'state\noverlay\nlist' "$out" "completions"
+    COMP_WORDS=(reaper overlay l); COMP_CWORD=2; _reaper; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(reaper do); COMP_CWORD=1; _reaper; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(reaper config c); COMP_CWORD=2; _reaper; echo "${COMPREPLY[*]}"
+    COMP_WORDS=(reaper list --n); COMP_CWORD=2; _reaper; echo "${COMPREPLY[*]}"' _ "$script")
+  assert_eq $'state\noverlay\nlist\ndoctor\ncheck\n--namespace' "$out" "completions"
 }
