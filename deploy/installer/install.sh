@@ -41,6 +41,11 @@
 #                                 overlay groups and state are kept, and said so)
 #   REAPER_OVERLAY_ROOT           the overlay root, if not REAPER_OVERLAY_ROOT of the node's
 #                                 reaper.conf or /run/reaper/overlay (as reaper reads it)
+#   REAPER_INSTALL_DOCTOR=0       status does not run `reaper doctor` on the node
+#
+# status says what install did, then runs the installed `reaper doctor` on the node (through
+# REAPER_INSTALL_HOST_EXEC unless ROOT is /) and exits with its status: 0 when reaper can
+# work on the node, 1 when a check failed or reaper is not installed.
 #
 # One run at a time per node: a second one while a first holds ROOT/run/reaper-installer.lock
 # (a directory with the holder's pid) stops at once with an error and changes nothing.
@@ -578,9 +583,9 @@ do_install() {
     die "no runtimes.reaper-v2 table in $TEMPLATES"
   if [ -n "$REAPER_CONF_SRC" ]; then
     [ -f "$REAPER_CONF_SRC" ] || die "reaper.conf source '$REAPER_CONF_SRC' not found"
-    # reaper reads its node configuration for `overlay list`: a broken file fails here.
+    # Every error and warning (a misspelt key) with file:line; any of them refuses.
     make_tmp
-    REAPER_CONFIG=$REAPER_CONF_SRC "$BINARY" overlay list >/dev/null 2>"$TMP/conf.err" || {
+    "$BINARY" config check "$REAPER_CONF_SRC" >/dev/null 2>"$TMP/conf.err" || {
       cat "$TMP/conf.err" >&2; die "reaper.conf '$REAPER_CONF_SRC' is not valid; nothing was changed"; }
   fi
   if ! have_state; then
@@ -834,6 +839,29 @@ do_status() {
     echo "  node label: not set (install had no node name)"
   fi
   echo "  reaper containers with state: $(reaper_containers)"
+  [ "${REAPER_INSTALL_DOCTOR:-1}" != 0 ] || return 0
+  run_doctor "$_bin"
+}
+
+# `reaper doctor` of the installed binary, on the node: where install put the links, the
+# containerd configuration install changed (plain containerd only: k3s, RKE2 and k0s
+# render theirs), the node install labelled. Its exit status is status's.
+run_doctor() {  # run_doctor BIN_DIR
+  set -- "$1/reaper" doctor --bin-dir "$1"
+  [ "$FLAVOR" != containerd ] || set -- "$@" --containerd-config "$(state_get CONFIG)"
+  [ -z "$(state_get NODE_LABELLED)" ] || set -- "$@" --node "$(state_get NODE_LABELLED)"
+  echo "reaper doctor on the node:"
+  _st=0
+  if [ "$ROOT" = / ]; then "$@" || _st=$?
+  else
+    # shellcheck disable=SC2086  # HOST_EXEC is a command with its arguments
+    $HOST_EXEC "$@" || _st=$?
+  fi
+  if [ "$_st" -gt 1 ]; then
+    echo "$prog: could not run '$*' on the node (exit $_st): hostPID and REAPER_INSTALL_HOST_EXEC are needed" >&2
+    return 1
+  fi
+  return "$_st"
 }
 
 # ------------------------------------------------------------------ flavor

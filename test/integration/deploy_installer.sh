@@ -64,7 +64,8 @@ install_cycle() {
   assert_eq "$after1" "$(snapshot "$ROOT")" "tree after a second install"
   assert_eq "label node-1 reaper.runtime/installed=true" "$(calls)" "second install must not restart"
   assert_contains "$out" "already as needed"
-  "$BB/sh" "$TOP/deploy/installer/install.sh" --root "$ROOT" status >/dev/null || fail "status after install"
+  REAPER_INSTALL_DOCTOR=0 "$BB/sh" "$TOP/deploy/installer/install.sh" --root "$ROOT" status >/dev/null ||
+    fail "status after install"
   check_extra_before_uninstall
   : >"$CALLS"
   capture inst uninstall
@@ -228,6 +229,9 @@ test_installer_reaper_conf_installed_and_restored() {
   printf 'REAPER_OVERLAY_GROUPS=node\nREAPER_DNS_MODE=kubernetes\n' >"$TEST_TMP/reaper.conf.new"
   echo 'REAPER_DNS_MODE=sideways' >"$TEST_TMP/bad.conf"
   expect_refused "not valid" --reaper-conf "$TEST_TMP/bad.conf" install
+  # A misspelt key is refused too, with its file:line (reaper config check).
+  printf 'REAPER_DNS_MODE=host\nREAPER_BOGUS=1\n' >"$TEST_TMP/typo.conf"
+  expect_refused "$TEST_TMP/typo.conf:2: unknown setting \"REAPER_BOGUS\" ignored" --reaper-conf "$TEST_TMP/typo.conf" install
   check_extra_before_uninstall() {
     cmp -s "$TEST_TMP/reaper.conf.new" "$ROOT/etc/reaper/reaper.conf" || fail "reaper.conf not installed"
   }
@@ -639,4 +643,36 @@ test_installer_status_reports_the_label_only_when_set() {
   capture inst install
   capture inst status
   assert_contains "$out" "node label: reaper.runtime/installed=true on node node-1"
+}
+
+# status runs the installed `reaper doctor` on the node (through REAPER_INSTALL_HOST_EXEC)
+# with where install put the links and the containerd config it changed, and exits with
+# its status; REAPER_INSTALL_DOCTOR=0 leaves it out.
+test_installer_status_runs_doctor_on_the_node() {
+  _bb_setup
+  mkdir -p "$ROOT/etc/containerd"
+  debian_config >"$ROOT/etc/containerd/config.toml"
+  capture inst install
+  assert_eq 0 "$rc" "install (stderr: $err)"
+  # The node binary runs with a reaper.conf holding a misspelt key: the doctor says so.
+  printf 'REAPER_BOGUS=1\n' >"$REAPER_CONFIG"
+  capture inst status
+  assert_eq 1 "$rc" "status with a failing check (stdout: $out)"
+  assert_contains "$out" "installed under $ROOT"
+  assert_contains "$out" "reaper doctor on the node:"
+  assert_contains "$out" "✔ overlayfs"
+  grep -q "^✘ reaper.conf " <<<"$out" || fail "no ✘ reaper.conf in: $out"
+  assert_contains "$out" "$REAPER_CONFIG:1: unknown setting \"REAPER_BOGUS\" ignored"
+  assert_contains "$out" "check(s) failed"
+  # The doctor was asked about the installed links and containerd's config.toml.
+  local args
+  args=$(INST_ENV=REAPER_INSTALL_HOST_EXEC=$TEST_TMP/rec capture inst status; calls | tail -n 1)
+  assert_eq "/usr/local/bin/reaper doctor --bin-dir /usr/local/bin --containerd-config /etc/containerd/config.toml --node node-1" \
+    "$args" "the doctor's command line"
+  INST_ENV=REAPER_INSTALL_DOCTOR=0 capture inst status
+  assert_eq 0 "$rc" "status without the doctor ($err)"
+  assert_not_contains "$out" "reaper doctor"
+  rm -f "$REAPER_CONFIG"
+  capture inst uninstall
+  assert_eq 0 "$rc" "uninstall ($err)"
 }
