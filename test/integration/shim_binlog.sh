@@ -237,3 +237,17 @@ PYEOF
   assert_eq "done" "$(cat "$LOGS/done.t1" 2>/dev/null)" "the logger saw EOF on fds 3 and 4"
   assert_contains "$(<"$LOGS/env.t1")" "CONTAINER_NAMESPACE=rtest-bl"
 }
+
+# file:///path, containerd's other log URI, was supported before logging binaries: both
+# streams appended to one file, its directory created. (A regression test: it passed before
+# binary:// was built.)
+test_file_log_uri_appends_both_streams() {
+  shim_up
+  local f=$TEST_TMP/new-dir/ctr.log
+  capture bounded 60 rrun --rm --log-uri "file://$f" fl1 sh -c 'echo first-out; echo first-err >&2'
+  assert_eq 0 "$rc" "ctr run (stderr: $err)"
+  capture bounded 60 rrun --rm --log-uri "file://$f" fl2 sh -c 'echo second-out'
+  assert_eq 0 "$rc" "ctr run (stderr: $err)"
+  assert_eq "first-out first-err second-out" "$(tr '\n' ' ' <"$f" | sed 's/ $//')" "the log file"
+  wait_no_shim_pids || fail "the shim left processes behind"
+}
