@@ -184,6 +184,11 @@ void TaskService::stats(const std::string& payload, Reply& reply) {
 void TaskService::connect(const std::string& payload, Reply& reply) {
   task::ConnectRequest req;
   if (!decode(payload, req, reply)) return;
+  // A task this shim does not serve is not found, as a State of it would be: containerd,
+  // reloading its tasks after a restart, then cleans up after it (the `delete` action)
+  // instead of keeping a task that no call can reach.
+  if (!tasks_.knows(req.id()))
+    return reply_error(reply, Error{0, "container " + req.id(), ErrorKind::kNotFound});
   task::ConnectResponse resp;
   resp.set_shim_pid(static_cast<uint32_t>(::getpid()));
   resp.set_task_pid(static_cast<uint32_t>(tasks_.init_pid(req.id())));

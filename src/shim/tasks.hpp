@@ -66,6 +66,8 @@ class Tasks {
   Result<void> resize_pty(const ProcessRef& ref, unsigned rows, unsigned cols);
   Result<void> close_io(const ProcessRef& ref);
   pid_t init_pid(const std::string& id);  // 0 when unknown
+  // A container this shim serves or is creating.
+  bool knows(const std::string& id) const { return containers_.count(id) || creating_.count(id); }
   // containerd asks after every deleted task; we leave only when nothing is left.
   void shutdown();
 

@@ -20,6 +20,7 @@
 #   socket_owner SOCKPATH                 pid of the topmost process holding that listening socket
 #   containerd_kill_restart               SIGKILL containerd and start it again with the same
 #                                         root/state/address/config/environment
+#   containerd_kill / containerd_restart  the same in two steps (a test acts in between)
 #   bounded SECS CMD...                   CMD (function or program) killed after SECS
 #   pty_run ROWS COLS [--then-resize R C --after TEXT] [--send TEXT --after TEXT] -- CMD...
 #                                         runs CMD on a fresh pty of the given size; prints what
@@ -160,13 +161,23 @@ bounded() {
 # namespace if the fixture used one). The log is appended to $CTRD_LOG. Waits (bounded) until
 # the new containerd serves.
 containerd_kill_restart() {
-  [[ -n ${CTRD_PID:-} ]] || fail "containerd_kill_restart: containerd not running"
+  containerd_kill
+  containerd_restart
+}
+
+# containerd_kill: SIGKILL containerd (by pid) and wait until it is gone; its shims stay.
+containerd_kill() {
+  [[ -n ${CTRD_PID:-} ]] || fail "containerd_kill: containerd not running"
   local old=$CTRD_PID i
   kill -KILL "$old" || fail "kill containerd $old"
   wait "$old" 2>/dev/null
   for ((i = 0; i < 100; i++)); do pid_alive "$old" || break; sleep 0.05; done
   pid_alive "$old" && fail "containerd $old survived SIGKILL"
-  local mark; mark="--- rtest restart $(date +%s%N) ---"
+}
+
+# containerd_restart: after containerd_kill, the same containerd again (see above).
+containerd_restart() {
+  local mark i; mark="--- rtest restart $(date +%s%N) ---"
   echo "$mark" >>"$CTRD_LOG"
   _ctrd_launch append
   # Booted = the log line after our marker, then ctr answers (bounded: 15 s).
