@@ -25,9 +25,11 @@ if ((${#missing[@]})); then
 fi
 
 # REAPER_MESON_OPTIONS: more options for a new build directory (CI: -Dwerror=true).
+# Debian's packages only (installed above): the wraps of subprojects/ are for systems
+# without them (subprojects/README.md), never a silent substitute here.
 read -r -a options <<<"${REAPER_MESON_OPTIONS:-}"
 if [[ ! -f "$build/build.ninja" ]]; then
-  meson setup "$build" "$top" --wrap-mode=nodownload "${options[@]}" >/dev/null
+  meson setup "$build" "$top" --wrap-mode=nofallback "${options[@]}" >/dev/null
 elif ((${#options[@]})); then
   meson configure "$build" "${options[@]}" >/dev/null
 fi

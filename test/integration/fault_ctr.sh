@@ -1,7 +1,7 @@
-# Faults end to end through a real containerd and ctr: a shim killed with SIGKILL,
-# containerd killed while a Create is held, the overlay helper killed mid-build, a full
+# Faults end to end through a real containerd and ctr: a shim killed with SIGKILL, a full
 # and a read-only state root, and workloads that fight back (ignore SIGTERM, fork a
-# thousand children, close their stdio and double-fork). Each: a clear error or a clean
+# thousand children, close their stdio and double-fork). containerd killed in the middle
+# of a call, the overlay helper killed mid-build and an unread output FIFO: fault_rpc.sh. Each: a clear error or a clean
 # result, no hang, the exit reported, nothing left running, mounted or recorded.
 # containerd: matrix
 # test-timeout: 180

@@ -127,16 +127,13 @@ TEST_CASE("task service: Create refuses bad ids, missing bundles and checkpoints
   CHECK(f.service->empty());
 }
 
-TEST_CASE("task service: Connect never fails and Shutdown with nothing left shuts down") {
+TEST_CASE("task service: Connect of a task it does not serve is NotFound; Shutdown with nothing left shuts down") {
   Fixture f;
   task::ConnectRequest c;
   c.set_id("whatever");
   auto a = f.call("Connect", c);
-  REQUIRE(a.code == Code::Ok);
-  task::ConnectResponse resp;
-  REQUIRE(resp.ParseFromString(a.payload));
-  CHECK(resp.shim_pid() == static_cast<uint32_t>(::getpid()));
-  CHECK(resp.task_pid() == 0);
+  CHECK(a.code == Code::NotFound);
+  CHECK_THAT(a.message, Catch::Contains("whatever"));
 
   bool shut = false;
   f.service->set_on_shutdown([&] { shut = true; });
