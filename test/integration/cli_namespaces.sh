@@ -7,6 +7,7 @@
 # the CLI looked. REAPER_ROOT from reaper.conf is honoured by the shim, reaper-runtime and
 # the CLI alike. Containers are started through a real containerd (ctr) and reaper-runtime.
 # test-timeout: 120
+# containerd: matrix
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 
 NS2=rtest-second
