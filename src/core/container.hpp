@@ -57,6 +57,14 @@ struct PendingCreate {
   PendingLaunch launch;
 };
 
+// The exit of a workload whose monitor ended before recording it (see
+// Containers::record_adopted_exit), as its adopter reaped it.
+struct AdoptedExit {
+  int exit_status = 0;        // 0-255, 128+N when killed by signal N
+  std::optional<int> signal;  // the signal that ended it, if one did
+  int64_t ns = 0;             // CLOCK_REALTIME of the exit
+};
+
 class Containers {
  public:
   explicit Containers(std::string root) : store_(std::move(root)) {}
@@ -86,6 +94,14 @@ class Containers {
   Result<void> remove_exec(const std::string& id, const std::string& exec_id);
   // SIGKILL to everything an exec'd process left (its monitor then ends by itself).
   Result<void> kill_exec_tree(const std::string& id, const std::string& exec_id);
+  // A monitor killed or crashed before recording its workload's exit leaves the workload
+  // to the nearest child subreaper above it (the shim), which reaps it and records the
+  // exit in the monitor's stead (container_adopt.cpp): in state.json (exec_id "" for the
+  // init), then, once the exit has been reported, in the audit trail as the monitor
+  // would have (`process`: an exec's; an init's is read from its bundle).
+  Result<void> record_adopted_exit(const std::string& id, const std::string& exec_id, const AdoptedExit& e) const;
+  void audit_adopted_exit(const std::string& id, const std::string& exec_id, const oci::Process* process,
+                          const AdoptedExit& e) const;
   // Blocks until the workload's exit is recorded; returns its exit status.
   Result<int> wait(const std::string& id);
   // Every live process of the container (workload, descendants, exec'd processes).

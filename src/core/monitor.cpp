@@ -260,17 +260,7 @@ class Monitor {
 
   // Audit records are written once the caller has its answer: they never delay it.
   AuditRecord audit_record(const char* event) const {
-    AuditRecord r;
-    r.event = event;
-    r.context = spec_.audit_context;
-    r.argv = spec_.process.args;
-    r.cwd = spec_.process.cwd;
-    r.uid = spec_.process.user.uid;
-    r.gid = spec_.process.user.gid;
-    r.groups.assign(spec_.process.user.additional_gids.begin(), spec_.process.user.additional_gids.end());
-    r.terminal = spec_.process.terminal;
-    r.pid = state_.pid;
-    return r;
+    return process_audit_record(event, spec_.audit_context, spec_.process, state_.pid);
   }
 
   void audit_start() {
@@ -338,6 +328,21 @@ class Monitor {
 };
 
 }  // namespace
+
+AuditRecord process_audit_record(const char* event, const AuditContext& context,
+                                 const oci::Process& process, pid_t pid) {
+  AuditRecord r;
+  r.event = event;
+  r.context = context;
+  r.argv = process.args;
+  r.cwd = process.cwd;
+  r.uid = process.user.uid;
+  r.gid = process.user.gid;
+  r.groups.assign(process.user.additional_gids.begin(), process.user.additional_gids.end());
+  r.terminal = process.terminal;
+  r.pid = pid;
+  return r;
+}
 
 Result<PendingLaunch> fork_monitor(const MonitorSpec& spec) {
   int report[2];

@@ -69,6 +69,11 @@ struct PendingLaunch {
   bool notify_exit = false;
 };
 
+// The audit record of `process` (launched with `context` as `pid`) as its monitor
+// writes it: an adopter that records an exit in a dead monitor's stead writes the same.
+AuditRecord process_audit_record(const char* event, const AuditContext& context,
+                                 const oci::Process& process, pid_t pid);
+
 // Forks the monitor and returns at once. The monitor keeps none of the caller's
 // other fds.
 Result<PendingLaunch> fork_monitor(const MonitorSpec& spec);

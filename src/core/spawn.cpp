@@ -172,7 +172,13 @@ void exec_program(const oci::Process& p, char* const argv[], char* const envp[],
     char go;
     ssize_t n;
     do n = ::read(gate_fd, &go, 1); while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(1);  // the parent gave up on this container before starting it
+    // The gate closed without a start: the launcher gave up on this container, or its
+    // monitor is gone (killed, crashed). Never run, it ends as a workload killed before
+    // Start does (128+SIGKILL), never with a status its program could have given.
+    if (n != 1) {
+      ::raise(SIGKILL);
+      ::_exit(128 + SIGKILL);
+    }
   }
   exec_program(p, argv, envp, status_fd);
   ::_exit(127);
@@ -206,7 +212,11 @@ Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gate
 
   pid_t pid = ::fork();
   if (pid < 0) return sys_error("fork");
-  if (pid == 0) run_child(process, stdio, status_write.get(), gate_read.get(), argv.data(), envp.data(), enter);
+  if (pid == 0) {
+    // The gate's only writer is the parent: if the parent goes, the child sees EOF.
+    gate_write.reset();
+    run_child(process, stdio, status_write.get(), gate_read.get(), argv.data(), envp.data(), enter);
+  }
 
   status_write.reset();
   gate_read.reset();

@@ -32,11 +32,13 @@ void log_to_bundle_fifo() {
   ::close(fd);
 }
 
-void reap_children() {
-  // Our children are the containers' monitors; each records its workload's exit
-  // itself, so all that is left to do here is to collect them.
-  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
-  }
+// Our children are the containers' monitors, each recording its workload's exit
+// itself, and, since we are a child subreaper, whatever a monitor leaves when it ends
+// first (killed, crashed): its workload, whose status is the real exit the task service
+// reports, and the workload's orphans.
+void reap_children(TaskService& tasks) {
+  int status = 0;
+  for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) tasks.reaped(pid, status);
 }
 
 }  // namespace
@@ -78,7 +80,7 @@ int serve(const Options& opts) {
       [&](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGCHLD) {
-          reap_children();
+          reap_children(tasks);
           signals.async_wait(on_signal);
           return;
         }
@@ -86,7 +88,7 @@ int serve(const Options& opts) {
         stop();
       };
   signals.async_wait(on_signal);
-  reap_children();  // anything that exited before the handler was in place
+  reap_children(tasks);  // anything that exited before the handler was in place
 
   log::debug("serving {} for namespace {}", server.path(), opts.ns);
   // One failing completion handler must not take down every container of the pod.

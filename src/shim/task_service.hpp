@@ -22,6 +22,8 @@ class TaskService {
   void handle(ttrpc::Call&& call, ttrpc::Reply reply);
 
   bool empty() const { return tasks_.empty(); }
+  // Every child the daemon reaps (see Tasks::reaped).
+  void reaped(pid_t pid, int wait_status) { tasks_.reaped(pid, wait_status); }
   // Set by the daemon: called when a Shutdown asked us to exit and nothing is left.
   void set_on_shutdown(std::function<void()> f) { tasks_.on_shutdown = std::move(f); }
 

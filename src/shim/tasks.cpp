@@ -1,13 +1,18 @@
 #include "shim/tasks.hpp"
 
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/read_until.hpp>
 #include <csignal>
 
 #include "core/ids.hpp"
 #include "core/line_protocol.hpp"
 #include "core/log.hpp"
+#include "core/process_tree.hpp"
 #include "shim/task_events.hpp"
 
 namespace asio = boost::asio;
@@ -20,6 +25,14 @@ namespace {
 void set_time(google::protobuf::Timestamp* ts, int64_t ns) {
   ts->set_seconds(ns / 1'000'000'000);
   ts->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+}
+
+std::string_view process_name(const std::string& exec_id) { return exec_id.empty() ? "init" : exec_id; }
+
+std::optional<std::pair<dev_t, ino_t>> mount_ns_of(const std::string& pid) {
+  struct stat st {};
+  if (::stat(("/proc/" + pid + "/ns/mnt").c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
 }
 
 }  // namespace
@@ -153,6 +166,9 @@ void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> d
   Container& ref = *c;
   containers_.emplace(req.id(), std::move(c));
   watch_exit(ref, ref.init, report.rest);
+  watch_workload(ref.id, ref.init);
+  // Entered before "ok PID" (spawn.hpp). A sandbox has none of its own: it shares ours.
+  if (auto ns = mount_ns_of(std::to_string(launched->pid)); ns && ns != mount_ns_of("self")) ref.mount_ns = ns;
 
   events::TaskCreate ev;
   ev.set_container_id(req.id());
@@ -174,22 +190,30 @@ void Tasks::start(const ProcessRef& ref, Done<pid_t> done) {
   if (!t) return done(std::unexpected(t.error()));
   if (!ref.exec_id.empty()) return start_exec(t->c, t->p, std::move(done));
   auto started = start_init(t->c, t->p);
-  auto on_disk = started ? Result<Observed>() : runtime_.state(t->c.id);
-  if (started || !on_disk || !on_disk->state.exit_status)
-    return done(std::move(started));
-  // The workload could not be exec'd and its exit is already on disk (the monitor records
-  // it before it answers): the error goes out once that exit is handled, so the caller
-  // then sees a stopped task (ctr deletes only a stopped task after a failed start).
+  if (started || t->p.machine.state() != ProcState::kCreated) return done(std::move(started));
+  // The workload could not be exec'd (its exit is already on disk: the monitor records
+  // it before it answers), or its monitor ended before Start (the workload is ours to
+  // reap): the error goes out once that exit is handled, so the caller then sees a
+  // stopped task (ctr deletes only a stopped task after a failed start).
+  auto on_disk = runtime_.state(t->c.id);
+  if (!on_disk || (!on_disk->state.exit_status && on_disk->monitor_alive)) return done(std::move(started));
   t->p.waiters.push_back([done = std::move(done), error = started.error()](Result<ExitInfo>) {
     done(std::unexpected(error));
   });
 }
 
 Result<pid_t> Tasks::start_init(Container& c, Process& p) {
+  auto never_ran = [&] {
+    return failf(ErrorKind::kFailedPrecondition,
+                 "container {}: its monitor ended before Start, so the workload never ran", c.id);
+  };
+  if (p.never_ran) return never_ran();
   TRY_CTX(p.machine.can_start(), "container " + c.id);
   // The record on disk agrees (a monitor that died meanwhile leaves it stopped).
-  if (auto o = runtime_.state(c.id); !o || o->status != reaper::Status::kCreated)
+  if (auto o = runtime_.state(c.id); !o || o->status != reaper::Status::kCreated) {
+    if (o && !o->monitor_alive && !o->state.exit_status) return never_ran();
     return failf(ErrorKind::kFailedPrecondition, "container {} is not in the created state", c.id);
+  }
   // Returns once the workload has exec'd; its exit notification cannot be handled
   // before this returns, so TaskStart always precedes TaskExit.
   TRY_CTX(runtime_.start(c.id), "OCI runtime start failed");
@@ -292,6 +316,7 @@ void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> 
   if (auto ok = p.machine.start(); !ok) return done(std::unexpected(ok.error()));
   p.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
   watch_exit(t->c, p, report.rest);
+  watch_workload(ref.id, p);
   events::TaskExecStarted ev;
   ev.set_container_id(ref.id);
   ev.set_exec_id(p.exec_id);
@@ -312,29 +337,144 @@ void Tasks::watch_exit(Container& c, Process& p, std::shared_ptr<asio::streambuf
     if (ec == asio::error::operation_aborted) return;
     std::string text(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
     if (!text.empty() && text.back() == '\n') text.pop_back();
-    // A monitor that died without a word leaves the status unknown: 255.
     auto exit = ec ? std::nullopt : line::parse_exited(text);
-    ExitInfo e = exit ? ExitInfo{exit->status, exit->ns} : ExitInfo{255, now_ns()};
-    // The exit is reported once its output has been read (ProcessIo). When an init
-    // exits, what is left of its container goes too, as a pid namespace's end would
-    // take it: after the report when nothing is left to read (the common case, kept
-    // fast), before the wait otherwise, so that nothing writes on meanwhile.
-    auto t = lookup({id, exec_id});
-    Process* p = t ? &t->p : nullptr;
-    auto report = [this, id, exec_id, e] { exited(id, exec_id, e); };
-    bool waits = p && p->io && !p->io->drained();
-    if (waits && exec_id.empty()) kill_leftovers(id);
-    // At once when nothing is unread; either way the shim lets go of the FIFOs then,
-    // so the reader sees EOF (an exec's reader waits for it).
-    if (p && p->io) p->io->on_drained(report);
-    else report();
-    if (!waits && exec_id.empty()) kill_leftovers(id);
+    if (exit) return process_ended(id, exec_id, ExitInfo{exit->status, exit->ns});
+    monitor_lost(id, exec_id);
   });
 }
 
-void Tasks::kill_leftovers(const std::string& id) {
-  auto ignored = runtime_.kill(id, SIGKILL, true);
+void Tasks::watch_workload(const std::string& id, Process& p) {
+  // Opened after the monitor's "ok PID". It may name another process only if the
+  // workload had already ended and been reaped by its monitor, which records the exit
+  // first: adoption, the one use of this pidfd, then never happens.
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid, 0));
+  if (fd < 0) return;  // ended and reaped already: its exit is on disk
+  std::string exec_id = p.exec_id;
+  p.workload = watch_process_end(io_, UniqueFd(fd), [this, id, exec_id] {
+    // The moment it ended, whoever reaps it and whenever: a monitor stopped or killed
+    // between the exit and its report must not move the exit time.
+    if (auto t = lookup({id, exec_id}); t && t->p.ended_ns == 0) t->p.ended_ns = now_ns();
+  });
+}
+
+void Tasks::monitor_lost(const std::string& id, const std::string& exec_id) {
+  auto t = lookup({id, exec_id});
+  if (!t) return;  // deleted meanwhile
+  Process& p = t->p;
+  p.notify.reset();
+  // Died between recording the exit and reporting it: the record is the exit.
+  const StateStore& store = runtime_.store();
+  auto on_disk = store.observe_dir(exec_id.empty() ? store.dir(id) : store.exec_dir(id, exec_id));
+  if (on_disk && on_disk->state.exit_status && on_disk->state.exited_ns)
+    return process_ended(id, exec_id,
+                         ExitInfo{static_cast<uint32_t>(*on_disk->state.exit_status), *on_disk->state.exited_ns});
+  // Otherwise the monitor never reaped its workload, which is now our child (the daemon
+  // is a child subreaper), alive or a zombie: its exit comes when the daemon reaps it.
+  p.adopted = true;
+  t->c.adoption = true;
+  p.never_ran = p.machine.state() == ProcState::kCreated;
+  log::warn("{} {}: its monitor ended {}; pid {} is adopted by the shim", id, process_name(exec_id),
+            p.never_ran ? "before Start" : "before the workload", p.pid);
+  if (p.reaped) adopted_ended(id, p);
+}
+
+void Tasks::reaped(pid_t pid, int wait_status) {
+  for (auto& [id, c] : containers_) {
+    std::vector<Process*> all{&c->init};
+    for (auto& [eid, e] : c->execs) all.push_back(e.get());
+    for (Process* p : all) {
+      // A pid is unique among processes not yet reaped: while this process is not
+      // stopped, a reaped child with its pid is its workload, unless its monitor reaped
+      // that and the pid was reused, in which case the monitor recorded the exit, which
+      // monitor_lost prefers.
+      if (p->pid != pid || p->reaped || p->machine.state() == ProcState::kStopped ||
+          p->machine.state() == ProcState::kDeleted)
+        continue;
+      AdoptedExit e;
+      if (WIFSIGNALED(wait_status)) {
+        e.signal = WTERMSIG(wait_status);
+        e.exit_status = 128 + *e.signal;
+      } else {
+        e.exit_status = WEXITSTATUS(wait_status);
+      }
+      e.ns = p->ended_ns ? p->ended_ns : now_ns();
+      p->reaped = e;
+      if (p->adopted) adopted_ended(id, *p);
+      return;
+    }
+  }
+}
+
+void Tasks::adopted_ended(const std::string& id, Process& p) {
+  AdoptedExit e = *p.reaped;
+  std::string exec_id = p.exec_id;
+  // Recorded on disk before anyone is told, as its monitor would have.
+  if (auto ok = runtime_.record_adopted_exit(id, exec_id, e); !ok)
+    log::error("{} {}: recording the exit: {}", id, process_name(exec_id), ok.error().describe());
+  std::optional<oci::Process> spec;
+  if (!exec_id.empty()) spec = p.spec;
+  process_ended(id, exec_id, ExitInfo{static_cast<uint32_t>(e.exit_status), e.ns},
+                [this, id, exec_id, e, spec = std::move(spec)] {
+                  runtime_.audit_adopted_exit(id, exec_id, spec ? &*spec : nullptr, e);
+                });
+}
+
+void Tasks::process_ended(const std::string& id, const std::string& exec_id, ExitInfo e,
+                          std::function<void()> after) {
+  // The exit is reported once its output has been read (ProcessIo). When an init
+  // exits, what is left of its container goes too, as a pid namespace's end would
+  // take it: after the report when nothing is left to read (the common case, kept
+  // fast), before the wait otherwise, so that nothing writes on meanwhile.
+  auto t = lookup({id, exec_id});
+  Process* p = t ? &t->p : nullptr;
+  auto report = [this, id, exec_id, e, after = std::move(after)] {
+    exited(id, exec_id, e);
+    if (after) after();
+  };
+  bool waits = p && p->io && !p->io->drained();
+  if (waits && exec_id.empty()) kill_leftovers(id);
+  // At once when nothing is unread; either way the shim lets go of the FIFOs then,
+  // so the reader sees EOF (an exec's reader waits for it).
+  if (p && p->io) p->io->on_drained(std::move(report));
+  else report();
+  if (!waits && exec_id.empty()) kill_leftovers(id);
+}
+
+std::vector<const Tasks::Process*> Tasks::adopted_alive(const Container& c) const {
+  std::vector<const Process*> out;
+  auto add = [&out](const Process& p) {
+    if (p.adopted && !p.reaped && p.workload && p.machine.state() != ProcState::kStopped) out.push_back(&p);
+  };
+  add(c.init);
+  for (const auto& [eid, e] : c.execs) add(*e);
+  return out;
+}
+
+std::vector<pid_t> Tasks::adopted_roots(const Container& c) const {
+  std::vector<pid_t> roots;
+  if (!c.adoption) return roots;
+  for (const Process* p : adopted_alive(c)) roots.push_back(p->pid);
+  if (!c.mount_ns) return roots;
+  pid_t self = ::getpid();
+  for (const auto& p : read_all_procs())
+    if (p.ppid == self && p.state != 'Z' && std::find(roots.begin(), roots.end(), p.pid) == roots.end() &&
+        mount_ns_of(std::to_string(p.pid)) == c.mount_ns)
+      roots.push_back(p.pid);
+  return roots;
+}
+
+void Tasks::signal_all(Container& c, int sig) {
+  auto ignored = runtime_.kill(c.id, sig, true);  // what the live monitors hold
   (void)ignored;
+  // Our children, not reaped: their pids are still theirs; what they started goes too.
+  std::vector<pid_t> roots = adopted_roots(c);
+  if (roots.empty()) return;
+  for (pid_t pid : roots) ::kill(pid, sig);
+  signal_descendants(roots, sig);
+}
+
+void Tasks::kill_leftovers(const std::string& id) {
+  if (auto c = container(id)) signal_all(**c, SIGKILL);
 }
 
 bool Tasks::execs_running(const Container& c) const {
@@ -422,8 +562,13 @@ Result<ProcessView> Tasks::state(const ProcessRef& ref) {
 }
 
 Result<std::vector<pid_t>> Tasks::pids(const std::string& id) {
-  TRY(container(id));
-  return runtime_.pids(id).value_or(std::vector<pid_t>{});
+  Container* c = TRY(container(id));
+  auto pids = runtime_.pids(id).value_or(std::vector<pid_t>{});
+  std::vector<pid_t> roots = adopted_roots(*c);
+  if (roots.empty()) return pids;
+  pids.insert(pids.end(), roots.begin(), roots.end());
+  for (const auto& d : descendants(roots)) pids.push_back(d.pid);
+  return pids;
 }
 
 pid_t Tasks::init_pid(const std::string& id) {
@@ -439,11 +584,16 @@ Result<void> Tasks::kill(const ProcessRef& ref, int sig, bool all) {
   if (t.p.machine.state() == ProcState::kCreated && !t.p.machine.is_init())
     return fail(ErrorKind::kFailedPrecondition, "process not created");
   if (all && ref.exec_id.empty()) {
-    auto ignored = runtime_.kill(t.c.id, sig, true);  // everything of the container, execs included
-    (void)ignored;
+    signal_all(t.c, sig);  // everything of the container, execs included
     return t.p.machine.can_signal();
   }
   TRY(t.p.machine.can_signal());
+  if (t.p.adopted) {  // its monitor is gone: the workload is our child
+    if (t.p.reaped || !t.p.workload ||
+        ::syscall(SYS_pidfd_send_signal, t.p.workload->native_handle(), sig, nullptr, 0) != 0)
+      return fail(ErrorKind::kNotFound, "process already finished");
+    return {};
+  }
   return ref.exec_id.empty() ? runtime_.kill(t.c.id, sig, false) : runtime_.kill_exec(t.c.id, ref.exec_id, sig);
 }
 
@@ -451,8 +601,7 @@ Result<void> Tasks::pause(const std::string& id) {
   Container* c = TRY(container(id));
   TRY(c->init.machine.pause());
   // No cgroup freezer without cgroups: every process of the container is stopped instead.
-  auto ignored = runtime_.kill(c->id, SIGSTOP, true);
-  (void)ignored;
+  signal_all(*c, SIGSTOP);
   events::TaskPaused ev;
   ev.set_container_id(c->id);
   publish(publisher_, ev);
@@ -462,8 +611,7 @@ Result<void> Tasks::pause(const std::string& id) {
 Result<void> Tasks::resume(const std::string& id) {
   Container* c = TRY(container(id));
   TRY(c->init.machine.resume());
-  auto ignored = runtime_.kill(c->id, SIGCONT, true);
-  (void)ignored;
+  signal_all(*c, SIGCONT);
   events::TaskResumed ev;
   ev.set_container_id(c->id);
   publish(publisher_, ev);

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,6 +71,10 @@ class Tasks {
   bool knows(const std::string& id) const { return containers_.count(id) || creating_.count(id); }
   // containerd asks after every deleted task; we leave only when nothing is left.
   void shutdown();
+  // The daemon reaped a child (`wait_status` as waitpid gives it): the workload of a
+  // monitor that ended before it, whose real exit this is (docs/shim.md, "No exit is
+  // lost"), or a monitor or an orphan, which are nobody's task.
+  void reaped(pid_t pid, int wait_status);
 
   bool empty() const { return containers_.empty() && creating_.empty() && loggers_stopping_ == 0; }
   std::function<void()> on_shutdown;
@@ -87,6 +92,15 @@ class Tasks {
     std::shared_ptr<boost::asio::streambuf> notify_buf;
     UniqueFd monitor;        // pidfd of its monitor: Delete waits for it to end
     bool launching = false;  // an exec's Start waits for its monitor's report
+    // Adoption: a pidfd of the workload, which stamps when it ended (`ended_ns`). Used
+    // only once its monitor has ended without recording the exit (`adopted`): the
+    // workload then is our child, signalled through this pidfd and reaped by the
+    // daemon (`reaped`, its real status).
+    ProcessWatch workload;
+    int64_t ended_ns = 0;
+    bool adopted = false;
+    bool never_ran = false;  // its monitor ended before Start
+    std::optional<AdoptedExit> reaped;
     std::vector<Done<ExitInfo>> waiters;
   };
 
@@ -96,6 +110,10 @@ class Tasks {
     std::map<std::string, std::unique_ptr<Process>> execs;
     bool init_exit_held = false;  // init exited; its exit waits for the running execs'
     bool deleting = false;        // Delete waits for the monitors to end
+    // The mount namespace its processes are in (st_dev, st_ino of /proc/PID/ns/mnt), to
+    // know its processes among our children once a monitor is gone (`adoption`).
+    std::optional<std::pair<dev_t, ino_t>> mount_ns;
+    bool adoption = false;
   };
 
   struct Target {
@@ -126,7 +144,22 @@ class Tasks {
   void after_failed_report(UniqueFd& monitor, const LineRead& report, std::function<void()> next);
 
   void watch_exit(Container& c, Process& p, std::shared_ptr<boost::asio::streambuf> buf = nullptr);
+  void watch_workload(const std::string& id, Process& p);
+  // The monitor's report pipe closed without an exit line: the exit is on disk, or the
+  // workload is adopted and its exit comes with reaped().
+  void monitor_lost(const std::string& id, const std::string& exec_id);
+  void adopted_ended(const std::string& id, Process& p);
+  // An exit, reported once the process's output has been read; `after` runs then.
+  void process_ended(const std::string& id, const std::string& exec_id, ExitInfo e,
+                     std::function<void()> after = {});
   void exited(const std::string& id, const std::string& exec_id, ExitInfo e);
+  // `sig` to every process of the container: through the live monitors' trees, and to
+  // the adopted workloads and theirs.
+  void signal_all(Container& c, int sig);
+  std::vector<const Process*> adopted_alive(const Container& c) const;
+  // Our live children that belong to the container: adopted workloads, and what they
+  // left when they ended (re-parented to us), found by the container's mount namespace.
+  std::vector<pid_t> adopted_roots(const Container& c) const;
   void report_exit(Container& c, Process& p);
   void answer_waiters(Process& p);
   bool execs_running(const Container& c) const;

@@ -307,37 +307,6 @@ test_metrics_prints_cpu_and_memory() {
 
 # ---------------------------------------------------------------- events
 
-# events_start FILE: `ctr events` into FILE in the background (EVPID; killed by pid on exit),
-# returning once it is subscribed (an event caused without the shim shows up).
-events_start() {
-  EVFILE=$1
-  "$CTRD_CTR" --address "$CTRD_SOCK" --namespace "$CTRD_NS" events >"$EVFILE" 2>&1 &
-  EVPID=$!
-  trap 'kill "$EVPID" 2>/dev/null; containerd_stop; harness_cleanup' EXIT
-  local i
-  for ((i = 0; i < 50; i++)); do
-    cctr namespaces label "$CTRD_NS" "probe=$RANDOM" >/dev/null 2>&1
-    grep -q '/namespaces/update' "$EVFILE" && return 0
-    sleep 0.1
-  done
-  fail "ctr events never subscribed: $(cat "$EVFILE")"
-}
-# events_wait_for REGEX [SECS=5]: bounded wait for a line matching REGEX.
-events_wait_for() {
-  local i
-  for ((i = 0; i < ${2:-5} * 20; i++)); do
-    grep -qE "$1" "$EVFILE" && return 0
-    sleep 0.05
-  done
-  return 1
-}
-events_stop() { kill "$EVPID" 2>/dev/null; wait "$EVPID" 2>/dev/null; }
-# event_topics FIELD VALUE: the /tasks/* topics, in order, of events whose JSON has
-# "FIELD":"VALUE", space-separated.
-event_topics() {
-  grep "\"$1\":\"$2\"" "$EVFILE" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\/tasks\//) print $i }' | tr '\n' ' '
-}
-
 test_events_in_order() {
   shim_up
   local ev=$TEST_TMP/events
