@@ -53,6 +53,7 @@ int verb_doctor(const Context&, int, char**);
 int verb_config(const Context&, int, char**);
 int verb_overlay(const Context&, int, char**);
 int verb_audit(const Context&, int, char**);
+int verb_metrics(const Context&, int, char**);
 int verb_install_links(const Context&, int, char**);
 int verb_completion(const Context&, int, char**);
 int verb_version(const Context&, int, char**);

@@ -67,6 +67,7 @@ constexpr Verb kVerbs[] = {
      "  --follow, -f        then wait for new records\n"
      "  --dir DIR           the trail's directory (default REAPER_AUDIT_DIR)",
      verb_audit},
+    {"metrics", "Prometheus metrics of the node: containers, processes, overlay groups, shims", "metrics [--listen ADDR:PORT | --output FILE]\n  (no flag)             print them on stdout\n  --listen ADDR:PORT    serve GET /metrics and /healthz over HTTP (e.g. 0.0.0.0:9464)\n  --output, -o FILE     write them to FILE atomically (node_exporter's textfile collector)", verb_metrics},
     {"install-links", "symlink every personality to this executable in DIR",
      "install-links DIR", verb_install_links},
     {"completion", "print the bash completion script",

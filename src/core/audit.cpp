@@ -72,6 +72,7 @@ std::string audit_line(const AuditRecord& r) {
   o["terminal"] = r.terminal;
   if (r.event == "start") {
     o["error"] = text_or_null(r.error);
+    o["spawnNs"] = r.spawn_ns ? json::value(*r.spawn_ns) : json::value(nullptr);
   } else {
     o["exitStatus"] = r.exit_status ? json::value(*r.exit_status) : json::value(nullptr);
     o["signal"] = r.signal ? json::value(*r.signal) : json::value(nullptr);
@@ -109,6 +110,7 @@ Result<AuditRecord> parse_audit_line(std::string_view line) {
     r.error = string_or_empty(o, "error");
     if (auto* p = o.if_contains("exitStatus"); p && !p->is_null()) r.exit_status = json::value_to<int>(*p);
     if (auto* p = o.if_contains("signal"); p && !p->is_null()) r.signal = json::value_to<int>(*p);
+    if (auto* p = o.if_contains("spawnNs"); p && !p->is_null()) r.spawn_ns = json::value_to<int64_t>(*p);
     if (auto* p = o.if_contains("durationNs"); p && !p->is_null()) r.duration_ns = json::value_to<int64_t>(*p);
   } catch (const std::exception& e) {
     return failf("not an audit record: {}", e.what());

@@ -56,6 +56,10 @@ struct AuditRecord {
   bool terminal = false;
   pid_t pid = 0;
   std::string error;               // start: why the process could not be started
+  // start: when reaper set it going (its fork, or the `start` request of a container
+  // created first); time_ns - spawn_ns is its spawn-to-running latency. Absent from
+  // records written before the field existed.
+  std::optional<int64_t> spawn_ns;
   std::optional<int> exit_status;  // exit
   std::optional<int> signal;       // exit: the signal that ended it
   std::optional<int64_t> duration_ns;  // exit: from its start (or launch) to its exit

@@ -81,7 +81,8 @@ void close_fds_except(std::vector<int> keep) {
 
 class Monitor {
  public:
-  Monitor(const MonitorSpec& spec, int report_fd) : spec_(spec), report_fd_(report_fd) {}
+  Monitor(const MonitorSpec& spec, int report_fd)
+      : spec_(spec), report_fd_(report_fd), spawn_ns_(now_ns()) {}
 
   [[noreturn]] void run() {
     auto ready = set_up();
@@ -216,6 +217,7 @@ class Monitor {
       return false;
     }
     close_control();  // a second `start` must find nothing to talk to
+    spawn_ns_ = now_ns();  // what came before `start` was the caller's time
     auto exec = release(child_);
     std::string answer = line::format(line::Ok{});
     if (exec) {
@@ -269,6 +271,7 @@ class Monitor {
     AuditRecord r = audit_record("start");
     r.time_ns = state_.started_ns.value_or(now_ns());
     r.error = state_.error;
+    r.spawn_ns = spawn_ns_;
     write_audit_record(*spec_.audit, r);
   }
 
@@ -325,6 +328,9 @@ class Monitor {
   ProcessState state_;
   bool recorded_ = false;
   bool audit_started_ = false;
+  // When the workload was set going: this monitor's fork, or the `start` request of a
+  // gated one (the audit start record's spawnNs).
+  int64_t spawn_ns_ = 0;
 };
 
 }  // namespace
