@@ -141,7 +141,19 @@ class Monitor {
       enter = [&prepared] { return enter_mounts(*prepared); };
     } else if (spec_.join_mounts_fd >= 0) {
       enter = [fd = spec_.join_mounts_fd] { return join_mounts(fd); };
-    } else if (!spec_.sandbox) {
+    } else if (spec_.sandbox) {
+      // reaper-sandbox answers SIGTERM with status 0 by sigwait; the signals stay blocked
+      // from here, across its exec, so a TERM sent right after Start is never the default
+      // action (status 143) however slowly the sandbox starts.
+      enter = [] {
+        sigset_t term;
+        sigemptyset(&term);
+        sigaddset(&term, SIGTERM);
+        sigaddset(&term, SIGINT);
+        ::sigprocmask(SIG_BLOCK, &term, nullptr);
+        return Result<void>{};
+      };
+    } else {
       return fail("no mount namespace for the workload: refusing to run it on the bare host");
     }
     // Orphans of the workload (double-forked daemons) are re-parented to us, so they

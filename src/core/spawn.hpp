@@ -41,8 +41,9 @@ struct ExecFailure {
 // before execve until release(); otherwise it execs at once and the result is as for
 // release(). A setup failure (credentials, cwd, rlimits) is returned as an error and the
 // child is reaped.
-// `enter`, if set, runs first in the child: it moves the child into the workload's
-// mounts (container_mounts.hpp); its error fails the spawn.
+// `enter`, if set, runs first in the child (after its signals are reset): it moves the
+// child into the workload's mounts (container_mounts.hpp), or for a pod sandbox blocks
+// the signals it will wait for; its error fails the spawn.
 using EnterFn = std::function<Result<void>()>;
 Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated,
                       const EnterFn& enter = {});

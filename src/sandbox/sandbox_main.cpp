@@ -7,8 +7,6 @@
 
 namespace reaper::sandbox {
 namespace {
-void finish(int) { ::_exit(0); }
-
 constexpr const char* kUsage =
     "usage: reaper-sandbox\n"
     "A pod sandbox's process, started by the runtime instead of /pause: it waits for\n"
@@ -25,11 +23,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "reaper-sandbox: unexpected argument %s\nsee 'reaper-sandbox --help'\n", argv[1]);
     return 2;
   }
-  struct sigaction sa {};
-  sa.sa_handler = finish;
-  ::sigaction(SIGTERM, &sa, nullptr);
-  ::sigaction(SIGINT, &sa, nullptr);
-  for (;;) ::pause();
+  // The monitor starts us with SIGTERM and SIGINT blocked (a signal sent before we got
+  // here is pending, not lost); blocking them again covers a start from a shell.
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigaddset(&term, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &term, nullptr);
+  int sig = 0;
+  ::sigwait(&term, &sig);
+  return 0;
 }
 
 }  // namespace reaper::sandbox
