@@ -43,13 +43,7 @@ mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
 long=$tmp/long.json
 cleanup() {
   containerd_stop
-  local g
-  for g in "$REAPER_OVERLAY_ROOT"/*/; do
-    [[ -d $g ]] || continue
-    g=${g%/}; g=${g##*/}
-    "$REAPER" overlay rm "$g" >/dev/null 2>&1 || umount -l "$REAPER_OVERLAY_ROOT/$g/mnt" 2>/dev/null
-  done
-  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
+  remove_overlay_root
   rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT

@@ -8,6 +8,7 @@
 
 #include "cli/config_problems.hpp"
 #include "cli/doctor.hpp"
+#include "cli/overlay_verbs.hpp"
 #include "cli/subprocess.hpp"
 #include "core/node_config.hpp"
 #include "core/overlay.hpp"
@@ -35,15 +36,6 @@ std::string joined(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
   return out;
-}
-
-std::string human(uint64_t n) {
-  if (n < 1024) return fmt::format("{}B", n);
-  const char* units[] = {"K", "M", "G", "T"};
-  double v = static_cast<double>(n) / 1024;
-  int u = 0;
-  while (v >= 1024 && u < 3) v /= 1024, ++u;
-  return fmt::format("{:.1f}{}", v, units[u]);
 }
 
 Check binary_check() { return passed("binary", fmt::format("{} ({})", self_exe(), version_string())); }
@@ -106,7 +98,7 @@ Check overlay_check() {
       continue;
     }
     c.notes.push_back(fmt::format("{}: {}, {} used of {}", g.key, g.in_use ? "in use" : "idle",
-                                  human(g.used_bytes), g.limited ? human(g.limit_bytes) : "no limit"));
+                                  human_bytes(g.used_bytes), g.limited ? human_bytes(g.limit_bytes) : "no limit"));
   }
   c.detail = fmt::format("{}: {} group(s), {} in use", root, groups.size(), in_use);
   return c;

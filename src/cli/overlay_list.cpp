@@ -13,15 +13,6 @@ namespace json = boost::json;
 namespace reaper::cli {
 namespace {
 
-std::string bytes(uint64_t n) {
-  if (n < 1024) return fmt::format("{}B", n);
-  const char* units[] = {"K", "M", "G", "T"};
-  double v = static_cast<double>(n) / 1024;
-  int u = 0;
-  while (v >= 1024 && u < 3) v /= 1024, ++u;
-  return fmt::format("{:.1f}{}", v, units[u]);
-}
-
 json::object group_json(const GroupInfo& g) {
   json::object j{{"group", g.key}, {"active", g.active}, {"inUse", g.in_use},
                  {"usedBytes", g.used_bytes}};
@@ -33,6 +24,15 @@ json::object group_json(const GroupInfo& g) {
 }
 
 }  // namespace
+
+std::string human_bytes(uint64_t n) {
+  if (n < 1024) return fmt::format("{}B", n);
+  const char* units[] = {"K", "M", "G", "T"};
+  double v = static_cast<double>(n) / 1024;
+  int u = 0;
+  while (v >= 1024 && u < 3) v /= 1024, ++u;
+  return fmt::format("{:.1f}{}", v, units[u]);
+}
 
 int overlay_list(const NodeConfig& config, int argc, char** argv) {
   ArgParser p;
@@ -52,7 +52,7 @@ int overlay_list(const NodeConfig& config, int argc, char** argv) {
       fmt::print("{:<32} {}\n", g.key, g.problem);
       continue;
     }
-    std::string usage = bytes(g.used_bytes) + "/" + (g.limited ? bytes(g.limit_bytes) : "none");
+    std::string usage = human_bytes(g.used_bytes) + "/" + (g.limited ? human_bytes(g.limit_bytes) : "none");
     fmt::print("{:<32} {:<9} {:<7} {:<17} {}\n", g.key, g.active ? "active" : "none",
                g.in_use ? "in use" : "idle", usage, g.last_use_ns ? format_time(g.last_use_ns) : "-");
   }

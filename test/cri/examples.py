@@ -32,7 +32,7 @@ import uuid
 import yaml
 
 import cri
-from pod_scenarios import Failed, Pods, check, exec_sync, host_file
+from pod_scenarios import Failed, Pods, check, exec_sync, host_file, run_scenario
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(TOP, "examples")
@@ -361,17 +361,7 @@ EXAMPLES_RUN = {f.__name__: f for f in (scheduling, client_server, client_server
 
 
 def main():
-    name = sys.argv[1]
-    c = cri.Client(os.environ["CRI_SOCK"])
-    pods = Pods(c, "reaper-v2")
-    try:
-        EXAMPLES_RUN[name](c, pods)
-    except Failed as e:
-        print(f"{name}: {e}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        pods.remove_all()
-        c.close()
+    run_scenario(EXAMPLES_RUN, sys.argv[1])
 
 
 if __name__ == "__main__":

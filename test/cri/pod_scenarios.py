@@ -548,19 +548,23 @@ SCENARIOS = {f.__name__: f for f in (
     sandbox_lifecycle, many_pods)}
 
 
-def main():
-    name = sys.argv[1]
-    handler = sys.argv[2] if len(sys.argv) > 2 else "reaper-v2"
+def run_scenario(table, name, handler="reaper-v2"):
+    """Runs table[name](client, pods) against the CRI socket, then removes its pods;
+    a Failed check exits 1 with its reason."""
     c = cri.Client(SOCK)
     pods = Pods(c, handler)
     try:
-        SCENARIOS[name](c, pods)
+        table[name](c, pods)
     except Failed as e:
         print(f"{name}: {e}", file=sys.stderr)
         sys.exit(1)
     finally:
         pods.remove_all()
         c.close()
+
+
+def main():
+    run_scenario(SCENARIOS, sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "reaper-v2")
 
 
 if __name__ == "__main__":

@@ -400,6 +400,20 @@ _ctrd_mounts_under() {
     /proc/self/mountinfo | sort -r
 }
 
+# remove_overlay_root: drops every overlay group under $REAPER_OVERLAY_ROOT (their
+# namespaces are bind mounts and their layers tmpfs mounts), then the root's own mounts
+# (it may be a private mount of its own). For benchmarks' cleanup; the directory stays.
+remove_overlay_root() {
+  local g
+  for g in "$REAPER_OVERLAY_ROOT"/*/; do
+    [[ -d $g ]] || continue
+    g=${g%/}; g=${g##*/}
+    "$REAPER" overlay rm "$g" >/dev/null 2>&1 ||
+      { umount -l "$REAPER_OVERLAY_ROOT/$g/mnt"; umount -l "$REAPER_OVERLAY_ROOT/$g/layers"; } 2>/dev/null
+  done
+  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
+}
+
 containerd_stop() {
   [[ -n ${CTRD_DIR:-} && -d ${CTRD_DIR:-/nonexistent} ]] || { CTRD_PID=""; return 0; }
   local pid pids n root id m sock
