@@ -3,8 +3,9 @@
 //
 // Every process reaper starts for a workload (a container's init, every exec, through
 // the shim and through reaper-runtime) gives one record when it starts and one when it
-// exits. The monitor that waits for the process writes both, after its caller has been
-// answered, so an audit record never delays, blocks or fails a workload: a record that
+// exits. The monitor that waits for the process writes both (the shim writes the exit in
+// the stead of a monitor that died first: Containers::audit_adopted_exit), after its
+// caller has been answered, so an audit record never delays, blocks or fails a workload: a record that
 // cannot be written (full disk, missing directory) is counted as dropped and survived.
 //
 // Records are JSON objects, one a line (docs/audit.md is their contract), appended to

@@ -2,7 +2,8 @@
 // The on-disk state of containers under the runtime root (default /run/reaper).
 //
 //   <root>/<id>/            0700, one per container
-//     state.json            written only by the container's monitor, atomically
+//     state.json            written only by the container's monitor, atomically (or by
+//                           the shim once the monitor died: container_adopt.cpp)
 //     monitor.lock          flock()ed by the monitor for its whole life: "is it alive?"
 //                           without trusting a pid, and "wait until it is gone" without polling
 //     running.lock          flock()ed by the monitor until the workload's exit is recorded
