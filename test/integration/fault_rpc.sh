@@ -1,15 +1,14 @@
 # Faults in the middle of a call, end to end through a real containerd: containerd killed
 # with SIGKILL while the shim is inside a Create, a Start, an exec's Start or a Delete, then
-# started again; the overlay helper killed while it builds a group; an output FIFO whose
-# reader never reads. Each: a clear error or a clean result, no hang, the exit reported,
-# and after the cleanup (`ctr task rm -f`, `ctr container rm`) nothing left running,
-# mounted or recorded.
+# started again; an output FIFO whose reader never reads. Each: a clear error or a clean
+# result, no hang, the exit reported, and after the cleanup (`ctr task rm -f`,
+# `ctr container rm`) nothing left running, mounted or recorded.
 #
 # How a call is held in progress, without sleeping:
 # - the node configuration ($REAPER_CONFIG) is a FIFO: the shim reads it in Create and in
-#   an exec's Start, the overlay helper when it starts. Opening the FIFO for writing returns
-#   exactly when a reader has opened it; that reader then waits in read() until the
-#   test closes its end (an empty configuration).
+#   an exec's Start. Opening the FIFO for writing returns exactly when a reader has
+#   opened it; that reader then waits in read() until the test closes its end (an empty
+#   configuration).
 # - the container's monitor is stopped (SIGSTOP) before a Start or Delete is sent: Start
 #   waits for the monitor's answer, Delete for the exit the monitor records. The shim's
 #   debug log line for the call (containerd runs at log level debug) says it arrived.
@@ -47,14 +46,6 @@ hold_config() {
 # held one.
 release_config() {
   : >"$REAPER_CONFIG.new" && mv -f "$REAPER_CONFIG.new" "$REAPER_CONFIG"
-  exec {HOLD}>&-
-}
-
-# next_config: the held reader reads an empty configuration, and a fresh FIFO waits for
-# the next one (the held reader may still have the old one open when the next hold_config
-# opens the path: it must not meet the old reader).
-next_config() {
-  mkfifo -m 0600 "$REAPER_CONFIG.next" && mv -f "$REAPER_CONFIG.next" "$REAPER_CONFIG"
   exec {HOLD}>&-
 }
 
@@ -229,54 +220,6 @@ test_containerd_killed_during_delete() {
   ((crc != 0)) || fail "ctr task delete (rc $crc) while containerd died in it: $(cat "$TEST_TMP/kd1.out")"
   containerd_restart
   after_restart kd1 "$mark" "containerd killed during Delete"
-}
-
-test_overlay_helper_killed_mid_build() {
-  # No warm-up: the first container builds the group, and its helper reads the
-  # configuration after the shim did.
-  config_fifo
-  shim_up
-  ctr_arrays
-  local mark; mark=$(new_mark helper)
-  "${CTR[@]}" "${RUN[@]}" -d --env "REAPER_TEST_MARK=$mark" --rootfs "$ROOTFS" kh1 sleep 1000 \
-    >"$TEST_TMP/kh1.out" 2>&1 &
-  local client=$!
-  hold_config "kh1's Create"
-  next_config                          # the shim reads an empty configuration
-  hold_config "the overlay helper"     # and the helper it started is held
-  # The reader: the process other than this shell with the FIFO open.
-  local f p helper="" readers=""
-  while read -r f; do
-    p=${f#/proc/}; p=${p%%/*}
-    [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-    readers+=" $p $(proc_comm "$p")"
-    [[ $(proc_comm "$p") == reaper-overlay ]] && helper=$p
-  done < <(find /proc/[0-9]*/fd -maxdepth 1 -lname "$REAPER_CONFIG" 2>/dev/null)
-  [[ -n $helper ]] || { release_config; fail "the configuration's reader is no reaper-overlay:$readers"; }
-  kill -KILL "$helper"
-  release_config
-  local crc; crc=$(client_gone "$client")
-  ((crc != 0)) || fail "ctr run (rc $crc) after its overlay helper was killed: $(cat "$TEST_TMP/kh1.out")"
-  assert_contains "$(cat "$TEST_TMP/kh1.out")" "overlay helper died" "ctr's error"
-  capture bounded 30 cctr task rm -f kh1
-  capture bounded 30 cctr container rm kh1
-  assert_eq 0 "$rc" "ctr container rm (stderr: $err)"
-  assert_no_marked_alive "$mark" "after the helper's death"
-  wait_no_shim_pids || fail "shim processes left after the helper's death"
-  # The next Create rebuilds the group and runs.
-  capture bounded 60 rrun --rm kh2 cat /proc/self/mountinfo
-  assert_eq 0 "$rc" "the next run (stderr: $err)"
-  assert_contains "$out" " / / " "the next run's root"
-  # Removing the group leaves nothing of it, the first attempt's remains included.
-  local groups=("$REAPER_OVERLAY_ROOT"/*/)
-  assert_eq 1 "${#groups[@]}" "overlay groups (${groups[*]})"
-  local g=${groups[0]%/}; g=${g##*/}
-  capture nsenter -t "$CTRD_PID" -m -- "$REAPER" overlay rm "$g"
-  assert_eq 0 "$rc" "reaper overlay rm $g (stderr: $err)"
-  local left
-  left=$(nsenter -t "$CTRD_PID" -m -- awk -v r="$REAPER_OVERLAY_ROOT/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo)
-  [[ -z $left ]] || fail "mounts left after the group's removal: $left"
-  [[ ! -e $REAPER_OVERLAY_ROOT/$g ]] || fail "group directory left: $(ls -A "$REAPER_OVERLAY_ROOT/$g")"
 }
 
 test_output_fifo_never_read() {
