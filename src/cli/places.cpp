@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/files.hpp"
+#include "core/log.hpp"
 #include "core/ids.hpp"
 #include "core/node_config.hpp"
 
@@ -88,6 +89,21 @@ Result<Located> locate(const Context& ctx, const std::string& ns, const std::str
   return failf(ErrorKind::kInvalidArgument,
                "container {:?} exists in several namespaces ({}): choose one with -n NS", id,
                joined(where));
+}
+
+std::expected<Target, int> parse_target(const Context& ctx, std::string_view verb, ArgParser& p,
+                                        int argc, char** argv, int not_found) {
+  add_namespace_flag(p);
+  auto a = parse_verb(verb, p, argc, argv, 1, 1);
+  if (!a) return std::unexpected(kUsage);
+  auto ns = namespace_of(*a);
+  if (!ns) return std::unexpected(usage_error(verb, ns.error().describe()));
+  auto l = locate(ctx, *ns, a->positionals[0]);
+  if (!l) {
+    log::error("{}", l.error().describe());
+    return std::unexpected(not_found);
+  }
+  return Target{std::move(*a), std::move(*l)};
 }
 
 }  // namespace reaper::cli

@@ -3,7 +3,9 @@
 // <root>/<namespace>/<id>, `reaper-runtime` in <root>/<id>. The container verbs (list,
 // state, ps, wait) look in all of them unless `-n NS` narrows to one namespace; an id
 // resolves when it is unique across them, and a miss says where they looked.
+#include <expected>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/verb.hpp"
@@ -38,6 +40,16 @@ std::vector<Located> list_containers(const Context& ctx, const std::string& ns);
 // The one container with this id: not found (naming the root and the namespaces looked
 // in) or found in several namespaces (naming them) is an error.
 Result<Located> locate(const Context& ctx, const std::string& ns, const std::string& id);
+
+// The start `state`, `ps` and `wait` share: `VERB [FLAGS] [-n NS] ID` parsed with P (-n
+// is added here) and ID located. On failure the reason is printed and the value is the
+// exit code: kUsage for bad arguments, `not_found` when ID cannot be located.
+struct Target {
+  Args args;
+  Located at;
+};
+std::expected<Target, int> parse_target(const Context& ctx, std::string_view verb, ArgParser& p,
+                                        int argc, char** argv, int not_found = kFailed);
 
 std::string_view namespace_label(const Place& p);
 

@@ -23,16 +23,13 @@ std::string command_line(pid_t pid) {
 int verb_ps(const Context& ctx, int argc, char** argv) {
   ArgParser p;
   p.flag({"--json"});
-  add_namespace_flag(p);
-  auto a = parse_verb("ps", p, argc, argv, 1, 1);
-  if (!a) return kUsage;
-  auto ns = namespace_of(*a);
-  if (!ns) return usage_error("ps", ns.error().describe());
-  auto l = locate(ctx, *ns, a->positionals[0]);
-  if (!l) return failure(l.error());
-  auto pids = Containers(l->place.dir).pids(l->observed.state.id);
+  auto t = parse_target(ctx, "ps", p, argc, argv);
+  if (!t) return t.error();
+  const Args& a = t->args;
+  const Located& l = t->at;
+  auto pids = Containers(l.place.dir).pids(l.observed.state.id);
   if (!pids) return failure(pids.error());
-  if (a->has("--json")) {
+  if (a.has("--json")) {
     boost::json::array arr;
     for (pid_t pid : *pids) arr.push_back(boost::json::object{{"pid", pid}, {"cmd", command_line(pid)}});
     fmt::print("{}\n", boost::json::serialize(arr));

@@ -41,15 +41,12 @@ void print_state(const Located& l) {
 int verb_state(const Context& ctx, int argc, char** argv) {
   ArgParser p;
   p.flag({"--json"});
-  add_namespace_flag(p);
-  auto a = parse_verb("state", p, argc, argv, 1, 1);
-  if (!a) return kUsage;
-  auto ns = namespace_of(*a);
-  if (!ns) return usage_error("state", ns.error().describe());
-  auto l = locate(ctx, *ns, a->positionals[0]);
-  if (!l) return failure(l.error());
-  if (a->has("--json")) fmt::print("{}\n", boost::json::serialize(state_json(*l)));
-  else print_state(*l);
+  auto t = parse_target(ctx, "state", p, argc, argv);
+  if (!t) return t.error();
+  const Args& a = t->args;
+  const Located& l = t->at;
+  if (a.has("--json")) fmt::print("{}\n", boost::json::serialize(state_json(l)));
+  else print_state(l);
   return kOk;
 }
 

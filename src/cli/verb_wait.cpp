@@ -7,17 +7,10 @@ namespace reaper::cli {
 
 int verb_wait(const Context& ctx, int argc, char** argv) {
   ArgParser p;
-  add_namespace_flag(p);
-  auto a = parse_verb("wait", p, argc, argv, 1, 1);
-  if (!a) return kUsage;
-  auto ns = namespace_of(*a);
-  if (!ns) return usage_error("wait", ns.error().describe());
-  auto l = locate(ctx, *ns, a->positionals[0]);
-  if (!l) {
-    log::error("{}", l.error().describe());
-    return kWaitFailed;
-  }
-  auto status = Containers(l->place.dir).wait(l->observed.state.id);
+  auto t = parse_target(ctx, "wait", p, argc, argv, kWaitFailed);
+  if (!t) return t.error();
+  const Located& l = t->at;
+  auto status = Containers(l.place.dir).wait(l.observed.state.id);
   if (!status) {
     log::error("{}", status.error().describe());
     return kWaitFailed;
