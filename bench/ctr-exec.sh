@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Benchmark: `ctr task exec --exec-id X TASK /bin/true` latency into a running task, for
+# reaper, runc and crun on a private containerd (test/lib/containerd.sh). Not a test; needs
+# root. See README.md.
+#   bench/ctr-exec.sh [--rounds N] [--build DIR] [--containerd VERSION]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+rounds=30 build=$top/build version=1.6
+
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while (($#)); do
+  case $1 in
+    --rounds) rounds=${2:-}; shift 2 || usage ;;
+    --rounds=*) rounds=${1#*=}; shift ;;
+    --build) build=${2:-}; shift 2 || usage ;;
+    --build=*) build=${1#*=}; shift ;;
+    --containerd) version=${2:-}; shift 2 || usage ;;
+    -h|--help) usage ;;
+    *) echo "ctr-exec.sh: unknown argument $1" >&2; usage ;;
+  esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ctr-exec.sh: --rounds needs a positive number" >&2; exit 2; }
+((EUID == 0)) || { echo "ctr-exec.sh: must run as root" >&2; exit 2; }
+
+source "$top/test/lib/containerd.sh"
+build=$(cd "$build" 2>/dev/null && pwd) || build=""
+REAPER=${REAPER:-${build:+$build/reaper}}
+
+# reaper's state, overlay groups, node configuration (a missing file is an empty one) and
+# audit trail of its own (audit stays on, as by default: its cost is part of an exec's);
+# exported before containerd starts, so its shims inherit them.
+tmp=$(mktemp -d /run/reaper-exec-bench.XXXXXX) || exit 1
+export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf \
+  REAPER_AUDIT_DIR=$tmp/audit
+mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
+cleanup() {
+  containerd_stop
+  [[ -x ${REAPER:-} ]] && remove_overlay_root
+  rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+busybox_rootfs "$tmp/rootfs" || exit 1
+containerd_start "$version" --no-cri || exit 1
+
+# Removes a container (and its task) whatever state it is in.
+remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" >/dev/null 2>&1; }
+
+# One timed exec, in microseconds on stdout; fails when the exec fails or /bin/true does
+# not exit 0 (ctr task exec exits with the process's status). The whole command is bounded:
+# a hanging shim must not hang the benchmark.
+timed_exec() {  # timed_exec TASK EXEC-ID
+  local t0 t1
+  t0=$(date +%s%N)
+  cctr --timeout 60s task exec --fifo-dir "$CTRD_FIFO" --exec-id "$2" "$1" /bin/true \
+    </dev/null >/dev/null 2>>"$tmp/errors" || return 1
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000))
+}
+
+# One long-running task per runtime (its first exec is the warm-up, not counted); a
+# runtime whose task or warm-up fails is reported unavailable and left out.
+runtimes=()
+for rt in reaper runc crun; do
+  if [[ $rt == reaper && ! -x ${REAPER:-} ]]; then
+    echo "reaper: unavailable (no binary at ${REAPER:-<unset>})"; continue
+  fi
+  : >"$tmp/errors"
+  if cctr_run "$rt" -d --rootfs "$tmp/rootfs" "task-$rt" /bin/sleep 1000 </dev/null >/dev/null 2>>"$tmp/errors" &&
+    timed_exec "task-$rt" warmup >/dev/null; then
+    runtimes+=("$rt")
+  else
+    echo "$rt: unavailable ($(tr -s '\n' ' ' <"$tmp/errors" | cut -c1-300))"
+    remove "task-$rt"
+  fi
+done
+((${#runtimes[@]})) || { echo "no runtime works" >&2; exit 1; }
+
+echo "containerd $("$CTRD_CTR" --version | awk '{print $3}') ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))," \
+  "$rounds rounds, interleaved: ctr task exec --exec-id X <task running sleep 1000> /bin/true"
+for ((i = 1; i <= rounds; i++)); do
+  for rt in "${runtimes[@]}"; do
+    us=$(timed_exec "task-$rt" "e$i") || { echo "$rt: exec $i failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
+    echo "$us" >>"$tmp/$rt.us"
+  done
+done
+
+# stats FILE -> "median p90 min max" in ms (p90 = nearest rank).
+stats() {
+  sort -n "$1" | awk '{ v[NR] = $1 } END {
+    n = NR; med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
+    printf "%.1f %.1f %.1f %.1f\n", med / 1000, v[r] / 1000, v[1] / 1000, v[n] / 1000 }'
+}
+declare -A med p90
+printf '%-8s %10s %10s %10s %10s\n' runtime "median ms" "p90 ms" "min ms" "max ms"
+for rt in "${runtimes[@]}"; do
+  read -r m p lo hi < <(stats "$tmp/$rt.us")
+  med[$rt]=$m p90[$rt]=$p
+  printf '%-8s %10s %10s %10s %10s\n' "$rt" "$m" "$p" "$lo" "$hi"
+done
+if [[ -n ${med[reaper]:-} ]]; then
+  for base in runc crun; do
+    [[ -n ${med[$base]:-} ]] || continue
+    awk -v a="${med[reaper]}" -v b="${med[$base]}" -v c="${p90[reaper]}" -v d="${p90[$base]}" -v n="$base" \
+      'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
+  done
+else
+  echo "reaper/runc, reaper/crun: n/a (reaper unavailable)"
+fi
+echo "load after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
