@@ -78,8 +78,7 @@ Result<PreparedLaunch> Containers::prepare_create(const CreateOptions& opts) {
   // A pod sandbox is known by the CRI's annotation only, never by its command: it runs
   // reaper's own do-nothing personality, a real pid for the pod's lifetime, and needs
   // no overlay.
-  auto type = spec.annotations.find(std::string(kContainerTypeAnnotation));
-  bool sandbox = type != spec.annotations.end() && type->second == "sandbox";
+  bool sandbox = is_pod_sandbox(spec.annotations);
   std::optional<MountPlan> plan;
   std::optional<AuditSettings> audit;  // a sandbox runs reaper's own process: not audited
   if (sandbox) {
@@ -175,7 +174,8 @@ std::vector<pid_t> Containers::live_monitors(const std::string& id) const {
   std::vector<pid_t> roots;
   auto add = [&](const std::string& dir) {
     if (!monitor_alive(dir)) return;
-    if (auto o = store_.observe_dir(dir)) roots.push_back(o->state.monitor_pid);
+    // A sandbox's lock is held by its shim, which is not the sandbox's to signal.
+    if (auto o = store_.observe_dir(dir); o && o->state.monitor_pid > 0) roots.push_back(o->state.monitor_pid);
   };
   add(store_.dir(id));
   for (const auto& d : exec_dirs(id)) add(d);
@@ -204,6 +204,10 @@ Result<void> Containers::kill(const std::string& id, int sig, bool all) {
   TRY(store_.observe(id));
   if (all) {
     signal_descendants(live_monitors(id), sig);
+    if (shim_watched(id)) {
+      auto ignored = signal_recorded(store_.dir(id), "", sig);
+      (void)ignored;
+    }
     return {};
   }
   // runc's words: its callers (containerd's runc shim) match "container not running".
@@ -229,6 +233,10 @@ Result<void> Containers::remove(const std::string& id, bool force) {
   // Whatever is left of the tree (a held workload, a running one with --force,
   // daemons that outlived a stopped workload) goes, then its monitors end by themselves.
   signal_descendants(live_monitors(id), SIGKILL);
+  if (shim_watched(id)) {  // its shim records the exit and lets go of the locks
+    auto ignored = signal_recorded(dir, "", SIGKILL);
+    (void)ignored;
+  }
   for (const auto& d : exec_dirs(id)) TRY(wait_monitor_gone(d));
   TRY(wait_monitor_gone(dir));
   return files::remove_tree(dir);
@@ -364,6 +372,8 @@ Result<std::vector<pid_t>> Containers::pids(const std::string& id) const {
     if (!o || o->state.stand_in_pid <= 0 || o->state.exit_status) continue;
     if (auto p = read_proc(o->state.stand_in_pid); p && p->state != 'Z') out.push_back(p->pid);
   }
+  if (auto pid = shim_watched(id))
+    if (auto p = read_proc(*pid); p && p->state != 'Z') out.push_back(p->pid);
   for (const auto& p : descendants(live_monitors(id))) out.push_back(p.pid);
   return out;
 }

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/monitor.hpp"
 #include "core/oci_spec.hpp"
+#include "core/sandbox_process.hpp"
 #include "core/state_store.hpp"
 
 namespace reaper {
@@ -76,6 +77,11 @@ class Containers {
   // With the monitor's report: the pid, or the error with nothing left behind.
   Result<Launched> finish_create(PendingCreate&& pending, const Result<std::string>& report);
   Result<void> start(const std::string& id);
+  // A pod sandbox spawned as the caller's own child, without a monitor, its record kept
+  // by the caller (sandbox_process.hpp); `opts.io.stdio` only. It runs from here on (it
+  // only waits for a signal); sandbox_started() records Start.
+  Result<SandboxProcess> spawn_sandbox(const CreateOptions& opts);
+  Result<void> sandbox_started(const std::string& id);
   Result<Observed> state(const std::string& id) const;
   Result<void> kill(const std::string& id, int sig, bool all);
   Result<void> kill_exec(const std::string& id, const std::string& exec_id, int sig);
@@ -113,6 +119,8 @@ class Containers {
   Result<PreparedLaunch> prepare_exec(const ExecOptions& opts);
   // The monitors still alive for a container and its exec'd processes.
   std::vector<pid_t> live_monitors(const std::string& id) const;
+  // A sandbox's process while its shim watches it and its exit is not recorded.
+  std::optional<pid_t> shim_watched(const std::string& id) const;
   std::vector<std::string> exec_dirs(const std::string& id) const;
   // Signals the process recorded in `dir`; fails with `not_running` once its exit is recorded.
   Result<void> signal_recorded(const std::string& dir, const std::string& not_running,

@@ -2,7 +2,8 @@
 // reaps it; one that is killed or crashes first leaves the workload (alive, or a zombie
 // it never reaped) to the nearest child subreaper above it. That adopter (the shim)
 // reaps it and records the exit here, in the monitor's stead and in the monitor's
-// words: the same state.json fields, the same audit exit record.
+// words: the same state.json fields, the same audit exit record. A pod sandbox, which
+// has no monitor at all (sandbox_process.hpp), has its exit recorded the same way.
 #include "core/container.hpp"
 #include "core/log.hpp"
 #include "core/node_config.hpp"
@@ -20,7 +21,7 @@ std::string process_dir(const StateStore& store, const std::string& id, const st
 Result<void> Containers::record_adopted_exit(const std::string& id, const std::string& exec_id,
                                              const AdoptedExit& e) const {
   std::string dir = process_dir(store_, id, exec_id);
-  // Its monitor is gone: nobody else writes this record any more.
+  // Its monitor is gone (a sandbox never had one): nobody else writes this record.
   Observed o = TRY(store_.observe_dir(dir));
   if (o.state.exit_status) return {};  // the monitor recorded it after all
   o.state.exit_status = e.exit_status;
@@ -36,8 +37,7 @@ void Containers::audit_adopted_exit(const std::string& id, const std::string& ex
   if (!init || !self) return;
   // As the monitor: a sandbox runs reaper's own process and is not audited, and a
   // process held before Start never ran anything and has no records.
-  auto type = init->state.annotations.find(std::string(kContainerTypeAnnotation));
-  if (type != init->state.annotations.end() && type->second == "sandbox") return;
+  if (is_pod_sandbox(init->state.annotations)) return;
   if (!self->state.started_ns) return;
   auto node = load_node_config();
   if (!node || !node->audit.enabled) return;

@@ -46,6 +46,7 @@ std::string to_json(const ProcessState& s) {
   o["bundle"] = s.bundle;
   o["pid"] = s.pid;
   o["monitorPid"] = s.monitor_pid;
+  if (s.shim_pid > 0) o["shimPid"] = s.shim_pid;
   if (s.stand_in_pid > 0) o["standInPid"] = s.stand_in_pid;
   o["createdNs"] = s.created_ns;
   if (s.started_ns) o["startedNs"] = *s.started_ns;
@@ -73,6 +74,7 @@ Result<ProcessState> state_from_json(std::string_view text) {
     s.pid = json::value_to<pid_t>(o.at("pid"));
     s.monitor_pid = json::value_to<pid_t>(o.at("monitorPid"));
     s.created_ns = json::value_to<int64_t>(o.at("createdNs"));
+    if (auto* p = o.if_contains("shimPid")) s.shim_pid = json::value_to<pid_t>(*p);
     if (auto* p = o.if_contains("standInPid")) s.stand_in_pid = json::value_to<pid_t>(*p);
     if (auto* p = o.if_contains("startedNs")) s.started_ns = json::value_to<int64_t>(*p);
     if (auto* p = o.if_contains("exitedNs")) s.exited_ns = json::value_to<int64_t>(*p);

@@ -3,7 +3,8 @@
 //
 //   <root>/<id>/            0700, one per container
 //     state.json            written only by the container's monitor, atomically (or by
-//                           the shim once the monitor died: container_adopt.cpp)
+//                           the shim once the monitor died: container_adopt.cpp; and
+//                           for a pod sandbox, which has no monitor: sandbox_process.hpp)
 //     monitor.lock          flock()ed by the monitor for its whole life: "is it alive?"
 //                           without trusting a pid, and "wait until it is gone" without polling
 //     running.lock          flock()ed by the monitor until the workload's exit is recorded
@@ -30,6 +31,9 @@ struct ProcessState {
   std::string bundle;
   pid_t pid = 0;          // the workload (or exec'd process)
   pid_t monitor_pid = 0;  // the process that spawned and waits for it
+  // A pod sandbox has no monitor (monitor_pid 0): the shim that spawned it waits for it
+  // and holds its locks (core/sandbox_process.hpp).
+  pid_t shim_pid = 0;
   // The process a runc caller was given instead of `pid` (stand_in.hpp); 0 if none.
   pid_t stand_in_pid = 0;
   int64_t created_ns = 0;

@@ -92,6 +92,7 @@ void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
   // A logging binary must be ready before the process starts (at once without one).
   cr->io->when_ready([this, cr, done = std::move(done)](Result<void> ready) mutable {
     if (!ready) return create_failed(cr, ready.error().wrap("open IO"), std::move(done));
+    if (is_pod_sandbox(cr->spec.annotations)) return launch_sandbox(cr, std::move(done));
     launch_init(cr, std::move(done));
   });
 }
@@ -106,11 +107,7 @@ void Tasks::create_failed(std::shared_ptr<Creating> cr, Error e, Done<pid_t> don
 void Tasks::launch_init(std::shared_ptr<Creating> cr, Done<pid_t> done) {
   const task::CreateTaskRequest& req = cr->req;
   auto begun = [&]() -> Result<void> {
-    // A record left by a shim that died (same id, nothing alive) must not block a new task.
-    if (auto old = runtime_.state(req.id()); old && !old->monitor_alive) {
-      auto ignored = runtime_.remove(req.id(), true);
-      (void)ignored;
-    }
+    drop_stale_record(req.id());
     CreateOptions co;
     co.id = req.id();
     co.bundle = req.bundle();
@@ -130,6 +127,55 @@ void Tasks::launch_init(std::shared_ptr<Creating> cr, Done<pid_t> done) {
     auto r = std::make_shared<LineRead>(std::move(report));
     after_failed_report(cr->pending.launch.monitor, *r, [this, cr, r, done] { created(cr, std::move(*r), done); });
   });
+}
+
+void Tasks::drop_stale_record(const std::string& id) {
+  // A record left by a shim that died (same id, nothing alive) must not block a new task.
+  if (auto old = runtime_.state(id); old && !old->monitor_alive) {
+    auto ignored = runtime_.remove(id, true);
+    (void)ignored;
+  }
+}
+
+// A pod sandbox needs no monitor (core/sandbox_process.hpp): its process is spawned here
+// as our own child, without blocking the loop, and is watched as an adopted workload is:
+// a pidfd stamps its end, the SIGCHLD reaper gives its status, adopted_ended() records
+// the exit in state.json and lets go of the locks held in a monitor's stead.
+void Tasks::launch_sandbox(std::shared_ptr<Creating> cr, Done<pid_t> done) {
+  const task::CreateTaskRequest& req = cr->req;
+  creating_.erase(req.id());
+  drop_stale_record(req.id());
+  CreateOptions co;
+  co.id = req.id();
+  co.bundle = req.bundle();
+  co.spec = std::move(cr->spec);
+  co.io.stdio = cr->io->stdio();
+  auto spawned = runtime_.spawn_sandbox(co);
+  if (!spawned) {
+    cr->io->close();
+    done(std::unexpected(spawned.error().wrap("OCI runtime create failed")));
+    return maybe_shut_down();
+  }
+  if (auto ok = cr->io->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
+  auto c = std::make_unique<Container>();
+  c->id = req.id();
+  c->bundle = req.bundle();
+  c->sandbox = true;
+  c->adoption = true;
+  Process& p = c->init;
+  p.pid = spawned->pid;
+  p.io = cr->io;
+  p.paths = cr->paths;
+  p.adopted = true;
+  p.held_locks.push_back(std::move(spawned->monitor_lock));
+  p.held_locks.push_back(std::move(spawned->running_lock));
+  std::string id = req.id();
+  p.workload = watch_process_end(io_, std::move(spawned->pidfd), [this, id] {
+    if (auto t = lookup({id, ""}); t && t->p.ended_ns == 0) t->p.ended_ns = now_ns();
+  });
+  containers_.emplace(id, std::move(c));
+  publish_created(req, spawned->pid);
+  done(spawned->pid);
 }
 
 void Tasks::after_failed_report(UniqueFd& monitor, const LineRead& report, std::function<void()> next) {
@@ -169,7 +215,11 @@ void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> d
   watch_workload(ref.id, ref.init);
   // Entered before "ok PID" (spawn.hpp). A sandbox has none of its own: it shares ours.
   if (auto ns = mount_ns_of(std::to_string(launched->pid)); ns && ns != mount_ns_of("self")) ref.mount_ns = ns;
+  publish_created(req, launched->pid);
+  done(launched->pid);
+}
 
+void Tasks::publish_created(const task::CreateTaskRequest& req, pid_t pid) {
   events::TaskCreate ev;
   ev.set_container_id(req.id());
   ev.set_bundle(req.bundle());
@@ -178,9 +228,8 @@ void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> d
   ev.mutable_io()->set_stdout(req.stdout());
   ev.mutable_io()->set_stderr(req.stderr());
   ev.mutable_io()->set_terminal(req.terminal());
-  ev.set_pid(static_cast<uint32_t>(launched->pid));
+  ev.set_pid(static_cast<uint32_t>(pid));
   publish(publisher_, ev);
-  done(launched->pid);
 }
 
 // ----------------------------------------------------------------------------- Start
@@ -216,7 +265,9 @@ Result<pid_t> Tasks::start_init(Container& c, Process& p) {
   }
   // Returns once the workload has exec'd; its exit notification cannot be handled
   // before this returns, so TaskStart always precedes TaskExit.
-  TRY_CTX(runtime_.start(c.id), "OCI runtime start failed");
+  // A sandbox runs from Create on and only waits for a signal: Start is its record.
+  if (c.sandbox) TRY_CTX(runtime_.sandbox_started(c.id), "OCI runtime start failed");
+  else TRY_CTX(runtime_.start(c.id), "OCI runtime start failed");
   TRY(p.machine.start());
   events::TaskStart ev;
   ev.set_container_id(c.id);
@@ -411,6 +462,7 @@ void Tasks::adopted_ended(const std::string& id, Process& p) {
   // Recorded on disk before anyone is told, as its monitor would have.
   if (auto ok = runtime_.record_adopted_exit(id, exec_id, e); !ok)
     log::error("{} {}: recording the exit: {}", id, process_name(exec_id), ok.error().describe());
+  p.held_locks.clear();  // a sandbox's: its exit is recorded, as a monitor's end would say
   std::optional<oci::Process> spec;
   if (!exec_id.empty()) spec = p.spec;
   process_ended(id, exec_id, ExitInfo{static_cast<uint32_t>(e.exit_status), e.ns},
@@ -464,8 +516,10 @@ std::vector<pid_t> Tasks::adopted_roots(const Container& c) const {
 }
 
 void Tasks::signal_all(Container& c, int sig) {
-  auto ignored = runtime_.kill(c.id, sig, true);  // what the live monitors hold
-  (void)ignored;
+  if (!c.sandbox) {
+    auto ignored = runtime_.kill(c.id, sig, true);  // what the live monitors hold
+    (void)ignored;
+  }
   // Our children, not reaped: their pids are still theirs; what they started goes too.
   std::vector<pid_t> roots = adopted_roots(c);
   if (roots.empty()) return;
@@ -563,7 +617,8 @@ Result<ProcessView> Tasks::state(const ProcessRef& ref) {
 
 Result<std::vector<pid_t>> Tasks::pids(const std::string& id) {
   Container* c = TRY(container(id));
-  auto pids = runtime_.pids(id).value_or(std::vector<pid_t>{});
+  // A sandbox's process is our child: from our own pidfd, not from its record.
+  auto pids = c->sandbox ? std::vector<pid_t>{} : runtime_.pids(id).value_or(std::vector<pid_t>{});
   std::vector<pid_t> roots = adopted_roots(*c);
   if (roots.empty()) return pids;
   pids.insert(pids.end(), roots.begin(), roots.end());
@@ -728,6 +783,7 @@ void Tasks::removed_init(const std::string& id, Done<Deleted> done) {
     if (!found) return done(std::unexpected(found.error()));
     Container& c = **found;
     Process& p = c.init;
+    p.held_locks.clear();  // removing waits for a monitor's lock: never for our own
     auto removed = runtime_.remove(id, true);
     if (!removed) log::error("{}: delete: {}", id, removed.error().describe());
     for (auto& [eid, e] : c.execs) abandon(*e);

@@ -100,6 +100,9 @@ class Tasks {
     int64_t ended_ns = 0;
     bool adopted = false;
     bool never_ran = false;  // its monitor ended before Start
+    // A pod sandbox has no monitor: its monitor.lock and running.lock are held here
+    // until its exit is recorded (core/sandbox_process.hpp).
+    std::vector<UniqueFd> held_locks;
     std::optional<AdoptedExit> reaped;
     std::vector<Done<ExitInfo>> waiters;
   };
@@ -114,6 +117,9 @@ class Tasks {
     // know its processes among our children once a monitor is gone (`adoption`).
     std::optional<std::pair<dev_t, ino_t>> mount_ns;
     bool adoption = false;
+    // A pod sandbox: its process is our own child from Create on (adopted, in the words
+    // above, without ever having had a monitor), no monitor's tree to look at.
+    bool sandbox = false;
   };
 
   struct Target {
@@ -126,6 +132,9 @@ class Tasks {
 
   struct Creating;
   void launch_init(std::shared_ptr<Creating> cr, Done<pid_t> done);
+  void launch_sandbox(std::shared_ptr<Creating> cr, Done<pid_t> done);
+  void drop_stale_record(const std::string& id);
+  void publish_created(const containerd::task::v2::CreateTaskRequest& req, pid_t pid);
   void create_failed(std::shared_ptr<Creating> cr, Error e, Done<pid_t> done);
   void created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> done);
   Result<pid_t> start_init(Container& c, Process& p);

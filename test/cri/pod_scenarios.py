@@ -522,6 +522,55 @@ def sandbox_lifecycle(c, pods):
     check(not left, "pod still listed after RemovePodSandbox")
 
 
+def proc_stat(pid):
+    """(comm, ppid) of a process."""
+    with open(f"/proc/{pid}/stat") as f:
+        head, rest = f.read().rsplit(")", 1)
+    return head.split("(", 1)[1], int(rest.split()[1])
+
+
+def descendants(root):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                children.setdefault(proc_stat(int(d))[1], []).append(int(d))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                pass
+    out, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def sandbox_without_monitor(c, pods):
+    """The sandbox has no monitor of its own: its process is the shim's own child, and a
+    running pod has one reaper-monitor, its container's. StopPodSandbox ends the sandbox
+    (the shell side finds its exit in the shim's log: the pod id is left in
+    $TEST_TMP/sandbox-id)."""
+    pod, config = pods.run("nomonitor")
+    with open(os.path.join(SCRATCH, "sandbox-id"), "w") as f:
+        f.write(pod)
+    info = json.loads(c.PodSandboxStatus(pod_sandbox_id=pod, verbose=True).info["info"])
+    pid = info["pid"]
+    check(pid > 1 and pid_alive(pid), f"sandbox pid {pid} not alive")
+    shim = proc_stat(pid)[1]
+    check(proc_stat(shim)[0].startswith("containerd-shim"),
+          f"the sandbox's parent {shim} is {proc_stat(shim)[0]}, not the shim")
+    cid = pods.container(pod, config, "main", ["sleep", "600"])
+    c.wait_state(cid, cri.RUNNING)
+    cpid = json.loads(c.status(cid, verbose=True).info["info"])["pid"]
+    monitors = [p for p in descendants(shim) if proc_stat(p)[0] == "reaper-monitor"]
+    check(len(monitors) == 1, f"{len(monitors)} reaper-monitor processes under the shim, wanted 1")
+    check(proc_stat(cpid)[1] == monitors[0], "the container's process is not its monitor's child")
+    c.StopPodSandbox(pod_sandbox_id=pod)
+    check(not pid_alive(pid), f"sandbox pid {pid} outlived StopPodSandbox")
+    check(c.PodSandboxStatus(pod_sandbox_id=pod).status.state == cri.SANDBOX_NOTREADY, "not stopped")
+    c.RemovePodSandbox(pod_sandbox_id=pod)
+
+
 def many_pods(c, pods, count=100, workers=4):
     """count pods, each with a container, created and removed (the shell side checks that
     no process, mount, socket or state is left)."""
@@ -545,7 +594,7 @@ SCENARIOS = {f.__name__: f for f in (
     exit_code_and_logs, last_output_before_exit, one_millisecond_container, stop_within_grace,
     multi_container_pod, restarted_container, exec_sync_codes, exec_tty_resize, attach_tty,
     users_and_groups, volumes, termination_message, termination_private_dev, stats, missing_command, bad_annotation_falls_back,
-    sandbox_lifecycle, many_pods)}
+    sandbox_lifecycle, sandbox_without_monitor, many_pods)}
 
 
 def run_scenario(table, name, handler="reaper-v2"):

@@ -41,4 +41,11 @@ test_cri_bad_annotation_falls_back() {
   grep -q 'overlay-name' "$CTRD_LOG" || fail "no log line about the bad annotation"
 }
 test_cri_sandbox_lifecycle() { _cri_scenario sandbox_lifecycle; }
+# The sandbox runs without a monitor of its own, as the shim's child; the shim reports
+# its exit (StopPodSandbox's SIGKILL: 137) as a monitor would have.
+test_cri_sandbox_without_monitor() {
+  _cri_scenario sandbox_without_monitor
+  local pod; pod=$(cat "$TEST_TMP/sandbox-id")
+  grep -q "exit $pod init: status 137" "$CTRD_LOG" || fail "no exit 137 of the sandbox $pod in the shim's log"
+}
 test_cri_hundred_pods_leave_nothing() { _cri_scenario many_pods; }
