@@ -35,6 +35,7 @@ REAPER = os.path.realpath(os.environ.get("REAPER", "")) if os.environ.get("REAPE
 NAMESPACE = "bench"
 COMMAND = ["sleep", "3600"]   # reaper: the host's sleep; runc/crun: the image's busybox
 PAUSE = ["/bin/sleep", "2147483647"]   # the sandbox image's entrypoint (test/lib/cri.sh)
+TARGET = 0.28   # the design target: reaper's pod start at most this share of crun's
 
 
 class Pods:
@@ -147,8 +148,8 @@ def latency(pods, handlers, rounds):
                   f"{tmed[reaper] / tmed[base]:.2f} (p90 {tp90[reaper] / tp90[base]:.2f})")
         if "crun" in med:
             r = med[reaper] / med["crun"]
-            print(f"target pod start <= 1/3 of crun's: {r:.2f} "
-                  f"{'met' if r <= 1 / 3 else 'MISSED'}")
+            print(f"target pod start <= {TARGET:.2f} of crun's: {r:.2f} "
+                  f"{'met' if r <= TARGET else 'MISSED'}")
 
 
 # ---------------------------------------------------------------- memory
@@ -196,8 +197,9 @@ def processes_of(pod_ids):
     """The shims serving pod_ids (containerd names a pod's sandbox id in its shim's
     `-id ID` argument) and every descendant of theirs, classified:
     {"shim": [pids], "monitor": [pids], "sandbox": [pids], "workload": [pids]}: sandbox is
-    the pod's sandbox process (reaper's own `reaper-sandbox`, or the pause image's sleep for
-    runc/crun), workload the container's process and its children."""
+    the pod's sandbox process (reaper's own `reaper-sandbox`, a child of the shim without a
+    monitor, or the pause image's sleep for runc/crun), monitor reaper's monitors (one per
+    pod: the container's), workload the container's process and its children."""
     procs = {}
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -220,12 +222,15 @@ def processes_of(pod_ids):
     while todo:
         pid = todo.pop()
         p = procs[pid]
-        if p["comm"] == "reaper-monitor" and REAPER and p["exe"] == REAPER:
+        ours = bool(REAPER) and p["exe"] == REAPER
+        if p["comm"] == "reaper-monitor" and ours:
             out["monitor"].append(pid)
         elif p["comm"].startswith("containerd-shim"):
             out["shim"].append(pid)       # a shim's helper child, should one exist
-        elif (REAPER and p["exe"] == REAPER) or p["cmdline"] == PAUSE:
-            out["sandbox"].append(pid)
+        elif (ours and "reaper-sandbox" in p["cmdline"]) or p["cmdline"] == PAUSE:
+            out["sandbox"].append(pid)    # reaper's: the shim's own child, no monitor
+        elif ours and "hold" in p["cmdline"]:
+            pass                          # an overlay helper (overlay_holders)
         else:
             out["workload"].append(pid)
         todo.extend(children.get(pid, []))

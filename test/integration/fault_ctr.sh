@@ -62,6 +62,35 @@ test_shim_sigkill_with_running_tasks() {
   assert_all_gone "$mark" "after the shim's SIGKILL"
 }
 
+# A pod sandbox has no monitor (docs/shim.md, "The pod sandbox"): a shim killed takes its
+# sandbox process along at once, and containerd's cleanup leaves nothing.
+test_shim_sigkill_with_a_sandbox() {
+  shim_up
+  local mark; mark=$(new_mark sbkill)
+  capture rrun -d --env "REAPER_TEST_MARK=$mark" --annotation io.kubernetes.cri.container-type=sandbox sbk1 /pause
+  assert_eq 0 "$rc" "run sbk1 (stderr: $err)"
+  wait_task_status sbk1 RUNNING || fail "sbk1 not RUNNING"
+  local pid; pid=$(task_pid sbk1)
+  local shim; shim=$(shim_of sbk1) || fail "no shim for sbk1"
+  assert_eq "$shim" "$(awk '{print $4}' "/proc/$pid/stat")" "the sandbox's parent"
+  kill -KILL "$shim"
+  local i
+  for ((i = 0; i < 200; i++)); do
+    pid_alive "$pid" || break
+    sleep 0.05
+  done
+  pid_alive "$pid" && fail "the sandbox $pid outlived its shim by 10 s"
+  for ((i = 0; i < 200; i++)); do
+    [[ $(task_status sbk1) == RUNNING ]] || break
+    sleep 0.05
+  done
+  capture cctr task delete -f sbk1
+  [[ $rc -eq 0 || $err == *"not found"* ]] || fail "task delete -f (rc $rc): $err"
+  capture cctr container delete sbk1
+  assert_eq 0 "$rc" "container delete (stderr: $err)"
+  assert_all_gone "$mark" "after the shim's SIGKILL"
+}
+
 test_workload_ignoring_sigterm_is_killed() {
   shim_up
   local mark; mark=$(new_mark term)

@@ -23,6 +23,21 @@ TEST_CASE("state: JSON round trip keeps every field") {
   CHECK(back->exit_status.value() == 137);
   CHECK(back->error == s.error);
   CHECK(back->annotations.at("a") == "b");
+  CHECK(back->shim_pid == 0);
+}
+
+TEST_CASE("state: a pod sandbox's record names its shim, not a monitor") {
+  reaper::ProcessState s;
+  s.id = "sb";
+  s.bundle = "/b";
+  s.pid = 42;
+  s.shim_pid = 40;
+  std::string text = reaper::to_json(s);
+  CHECK(text.find("\"shimPid\":40") != std::string::npos);
+  auto back = reaper::state_from_json(text);
+  REQUIRE(back);
+  CHECK(back->shim_pid == 40);
+  CHECK(back->monitor_pid == 0);
 }
 
 TEST_CASE("state: a corrupt file is an error, not a crash") {
