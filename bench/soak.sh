@@ -2,19 +2,22 @@
 # Soak: N pods through containerd's CRI plugin with the reaper-v2 handler (MIN..MAX in
 # flight; each pod logs, fails, is restarted, takes an exec, is removed), then E execs into
 # one long-lived container; prints before/after figures and exits 1 if one grew beyond its
-# tolerance. Not a timed test; needs root. See README.md.
-#   bench/soak.sh [--pods N] [--in-flight MIN-MAX] [--execs E] [--build DIR] [--containerd VERSION]
+# tolerance; the shim's memory is shown at 0, 300, 1000, 3000 … E execs. Not a timed test;
+# needs root. See README.md.
+#   bench/soak.sh [--pods N] [--in-flight MIN-MAX] [--execs E] [--smaps DIR] [--build DIR]
+#                 [--containerd VERSION]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-pods=1000 lo=4 hi=8 execs=300 build=$top/build version=1.6
+pods=1000 lo=4 hi=8 execs=300 build=$top/build version=1.6 smaps_dir=""
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
   case $1 in
     --pods) pods=${2:-}; shift 2 || usage ;;
     --in-flight) lo=${2%%-*} hi=${2##*-}; shift 2 || usage ;;
     --execs) execs=${2:-}; shift 2 || usage ;;
+    --smaps) smaps_dir=${2:-}; shift 2 || usage ;;
     --build) build=${2:-}; shift 2 || usage ;;
     --containerd) version=${2:-}; shift 2 || usage ;;
     -h|--help) usage ;;
@@ -26,6 +29,11 @@ for n in "$pods" "$lo" "$hi" "$execs"; do
 done
 ((lo >= 1 && lo <= hi)) || { echo "soak.sh: --in-flight MIN-MAX needs 1 <= MIN <= MAX" >&2; exit 2; }
 ((EUID == 0)) || { echo "soak.sh: must run as root" >&2; exit 2; }
+if [[ -n $smaps_dir ]]; then
+  if ! mkdir -p "$smaps_dir" || ! smaps_dir=$(cd "$smaps_dir" && pwd); then
+    echo "soak.sh: cannot make --smaps directory $smaps_dir" >&2; exit 2
+  fi
+fi
 
 source "$top/test/lib/containerd.sh"
 source "$top/test/lib/cri.sh"
@@ -116,6 +124,25 @@ measure() {
   total_mounts[$1]="$(wc -l </proc/self/mountinfo) host, $(wc -l <"/proc/$CTRD_PID/mountinfo") containerd's"
 }
 
+# The shim's memory after N execs (kB, from /proc/PID/smaps_rollup and smaps): RSS, PSS,
+# anonymous pages (of which the brk heap), file pages; a copy of smaps in --smaps DIR.
+memory_header() {
+  printf '%8s %8s %8s %8s %8s %8s\n' execs RSS PSS anon heap file
+}
+memory_row() {
+  local pid=$1 n=$2
+  [[ -n $smaps_dir ]] && cp "/proc/$pid/smaps" "$smaps_dir/smaps.$n"
+  # shellcheck disable=SC2016  # awk's own fields
+  awk -v n="$n" '
+    FILENAME ~ /rollup/ && $1 == "Rss:" { rss = $2 }
+    FILENAME ~ /rollup/ && $1 == "Pss:" { pss = $2 }
+    FILENAME ~ /rollup/ && $1 == "Anonymous:" { anon = $2 }
+    FILENAME !~ /rollup/ && /^[0-9a-f]+-[0-9a-f]+ / { heap = $NF == "[heap]" }
+    FILENAME !~ /rollup/ && heap && $1 == "Rss:" { heap_kb += $2 }
+    END { printf "%8d %8d %8d %8d %8d %8d\n", n, rss, pss, anon, heap_kb, rss - anon }' \
+    "/proc/$pid/smaps_rollup" "/proc/$pid/smaps"
+}
+
 # grown: the figures of `after` beyond their tolerance, one per line.
 grown() {
   local k
@@ -150,7 +177,19 @@ measure rss
 before[shim_rss_kb]=${rss[shim_rss_kb]}
 start=$SECONDS
 step "$execs execs into the long-lived container"
-cri_py "$here/soak_pods.py" execs "$long" "$execs" || fail_run "the execs failed"
+# In stages, the shim's memory taken at each checkpoint: a leak grows with the execs, an
+# allocator or page cache settling does not.
+shim=$(sed -n 's/.*"shim": *\([0-9]*\).*/\1/p' "$long")
+memory_header
+memory_row "$shim" 0
+done_execs=0
+for at in 300 1000 3000 10000 30000 100000 "$execs"; do
+  ((at > execs)) && at=$execs
+  ((at > done_execs)) || continue
+  cri_py "$here/soak_pods.py" execs "$long" $((at - done_execs)) || fail_run "the execs failed"
+  done_execs=$at
+  memory_row "$shim" "$at"
+done
 exec_secs=$((SECONDS - start))
 
 # A removed pod's shim exits (and init reaps it) after RemovePodSandbox has returned:

@@ -48,6 +48,18 @@ def exec_sync(c, cid, cmd, timeout=20):
     return r.stdout.decode(), r.stderr.decode(), r.exit_code
 
 
+def wait_log(path, stdout, secs=10):
+    """The CRI log of a running container once its stdout reads `stdout` (bounded): the
+    line a container wrote reaches the log through containerd's copier, which may lag
+    behind an exec on a busy machine. Returns what it last read."""
+    deadline = time.monotonic() + secs
+    while True:
+        log = cri.read_log(path)
+        if log["stdout"] == stdout or time.monotonic() > deadline:
+            return log
+        time.sleep(0.05)
+
+
 def remove_pod(c, pod, config):
     c.remove_pod(pod)
     shutil.rmtree(config.log_directory, ignore_errors=True)
@@ -76,7 +88,7 @@ def one_pod(c, i):
         out, err, code = exec_sync(c, second, sh(f"echo exec-{i}; echo to-err >&2; exit 4"))
         check((out, err, code) == (f"exec-{i}\n", "to-err\n", 4),
               f"pod {i}: exec gave {out!r} {err!r} {code}")
-        log = cri.read_log(c.status(second).status.log_path)
+        log = wait_log(c.status(second).status.log_path, f"restarted-{i}\n".encode())
         check(log["stdout"] == f"restarted-{i}\n".encode(), f"pod {i}: attempt 1 log {log}")
     finally:
         remove_pod(c, pod, config)
