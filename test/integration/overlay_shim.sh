@@ -128,6 +128,14 @@ test_ctr_pod_sandbox_by_annotation() {
   local pid; pid=$(task_pid sb1)
   pid_alive "$pid" || fail "the sandbox pid $pid is not a live process"
   assert_eq "reaper-sandbox" "$(tr '\0' ' ' < "/proc/$pid/cmdline" | awk '{print $2}')" "sandbox process"
+  # No monitor of its own (docs/shim.md, "The pod sandbox"): the shim's child, its record
+  # kept by the shim, seen by the operator's CLI as any container.
+  local shim; shim=$(socket_owner "$(shim_addr sb1)") || fail "no shim for sb1"
+  assert_eq "$shim" "$(awk '{print $4}' "/proc/$pid/stat")" "the sandbox's parent"
+  assert_eq "running $pid" "$("$REAPER" state --root "$REAPER_ROOT/$CTRD_NS" --json sb1 | "$PY" -c 'import json,sys; s=json.load(sys.stdin); print(s["status"], s["pid"])')" \
+    "reaper state of the sandbox"
+  assert_eq "$pid" "$("$REAPER" ps --root "$REAPER_ROOT/$CTRD_NS" --json sb1 | "$PY" -c 'import json,sys; print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)))')" \
+    "reaper ps of the sandbox"
   capture cctr task kill -s TERM sb1
   wait_task_status sb1 STOPPED || fail "sandbox did not stop after TERM"
   assert_eq 0 "$("$REAPER" state --root "$REAPER_ROOT/$CTRD_NS" --json sb1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["exitStatus"])')" \
