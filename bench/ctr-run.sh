@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark: `ctr run --rm ID /bin/true` latency and shim memory for reaper, runc and crun,
-# on a private containerd (test/lib/containerd.sh). Not a test; needs root. See README.md.
+# and the floor (a shim that only answers), on a private containerd (test/lib/containerd.sh),
+# with reaper's time per shim RPC. Not a test; needs root. See README.md.
 #   bench/ctr-run.sh [--rounds N] [--build DIR] [--containerd VERSION]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 rounds=20 build=$top/build version=1.6
 
-usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
   case $1 in
     --rounds) rounds=${2:-}; shift 2 || usage ;;
@@ -26,14 +27,35 @@ source "$top/test/lib/containerd.sh"
 build=$(cd "$build" 2>/dev/null && pwd) || build=""
 REAPER=${REAPER:-${build:+$build/reaper}}
 
-tmp=$(mktemp -d /tmp/reaper-bench.XXXXXX)
-cleanup() { containerd_stop; rm -rf "$tmp"; }
+# reaper's state, overlay groups and node configuration of its own (a missing config file
+# is an empty configuration), exported before containerd starts so that its shims inherit
+# them; REAPER_SHIM_TIMINGS=1 makes reaper's shim log its time per RPC (read below).
+tmp=$(mktemp -d /run/reaper-ctr-bench.XXXXXX) || exit 1
+export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf
+export REAPER_SHIM_TIMINGS=1
+mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
+cleanup() {
+  containerd_stop
+  [[ -n ${REAPER:-} ]] && remove_overlay_root
+  rm -rf --one-file-system "$tmp"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# The floor: containerd-shim-floor-v2 (bench/floor_shim), built into the same build
+# directory with -Dbench=true when it is not there yet; $FLOOR_SHIM names another.
+floor=${FLOOR_SHIM:-${build:+$build/bench/floor_shim/containerd-shim-floor-v2}}
+if [[ -z ${FLOOR_SHIM:-} && -n $build && ! -x $floor ]]; then
+  echo "building the floor shim: meson configure $build -Dbench=true" >&2
+  { meson configure "$build" -Dbench=true && nice ninja -C "$build" bench/floor_shim/containerd-shim-floor-v2; } \
+    >"$tmp/floor-build.log" 2>&1 || echo "floor shim: build failed (see below)" >&2
+fi
 
 busybox_rootfs "$tmp/rootfs" || exit 1
 containerd_start "$version" --no-cri || exit 1
 rootfs=$tmp/rootfs
+# containerd finds a runtime's shim on its PATH, whose first entry is the fixture's shim dir.
+[[ -x ${floor:-} ]] && ln -sf "$(realpath "$floor")" "$CTRD_SHIM_DIR/containerd-shim-floor-v2"
 
 # Removes a container (and its task) whatever state it is in.
 remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" >/dev/null 2>&1; }
@@ -42,7 +64,11 @@ remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" 
 # hang the benchmark): ctr_bounded RUNTIME CTR-RUN-ARGS...
 ctr_bounded() {
   local -a flags
-  mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
+  if [[ $1 == floor ]]; then
+    flags=(--runtime io.containerd.floor.v2)
+  else
+    mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
+  fi
   shift
   cctr --timeout 60s run --fifo-dir "$CTRD_FIFO" "${flags[@]}" --env "PATH=$CTRD_DEFAULT_PATH" "$@" \
     </dev/null >/dev/null 2>>"$tmp/errors"
@@ -59,9 +85,14 @@ timed_run() {  # timed_run RUNTIME ID
 
 # Availability (and warm-up: the first run of each runtime is not counted).
 runtimes=()
-for rt in reaper runc crun; do
+for rt in reaper runc crun floor; do
   if [[ $rt == reaper && ! -x ${REAPER:-} ]]; then
     echo "reaper: unavailable (no binary at ${REAPER:-<unset>})"; continue
+  fi
+  if [[ $rt == floor && ! -x ${floor:-} ]]; then
+    echo "floor: unavailable (no floor shim at ${floor:-<unset>}$(
+      [[ -s $tmp/floor-build.log ]] && echo "; $(tail -n 3 "$tmp/floor-build.log" | tr -s '\n' ' ')"))"
+    continue
   fi
   : >"$tmp/errors"
   if timed_run "$rt" "warmup-$rt" >/dev/null; then
@@ -74,12 +105,16 @@ done
 
 echo "containerd $("$CTRD_CTR" --version | awk '{print $3}'), $rounds rounds, interleaved:" \
   "ctr run --rm --rootfs <busybox> ID /bin/true"
+log_from=$(($(wc -l <"$(containerd_log)") + 1))  # reaper's per-RPC lines of the timed runs only
 for ((i = 1; i <= rounds; i++)); do
   for rt in "${runtimes[@]}"; do
     us=$(timed_run "$rt" "bench-$rt-$i") || { echo "$rt: run $i failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
     echo "$us" >>"$tmp/$rt.us"
   done
 done
+
+log_to=$(wc -l <"$(containerd_log)")
+sed -n "${log_from},${log_to}p" "$(containerd_log)" >"$tmp/rounds.log"
 
 # stats FILE -> "median p90 min max" in ms (p90 = nearest rank).
 stats() {
@@ -101,8 +136,50 @@ if [[ -n ${med[reaper]:-} ]]; then
     awk -v a="${med[reaper]}" -v b="${med[$base]}" -v c="${p90[reaper]}" -v d="${p90[$base]}" -v n="$base" \
       'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
   done
+  if [[ -n ${med[floor]:-} ]]; then
+    awk -v a="${med[reaper]}" -v f="${med[floor]}" -v c="${med[crun]:-0}" 'BEGIN {
+      printf "reaper - floor: %.1f ms (median); floor/crun %s\n", a - f, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
+  fi
+  if [[ -n ${med[crun]:-} ]]; then
+    awk -v a="${med[reaper]}" -v b="${med[crun]}" -v f="${med[floor]:-}" 'BEGIN {
+      ok = a / b <= 0.42 || (f != "" && a - f <= 5)
+      printf "target (reaper/crun <= 0.42, or within 5 ms of the floor): %s\n", ok ? "met" : "missed" }'
+  fi
 else
   echo "reaper/runc, reaper/crun: n/a (reaper unavailable)"
+fi
+
+# Reaper's shim, per RPC, over the timed runs: each Task RPC from its frame's read to its
+# reply's write, `start` from main() to the address printed, exit -> Wait from the recorded
+# exit to the Wait reply (the Wait RPC's own time is the process's life). The daemon's
+# start-up (fork in `start` -> serving) overlaps `start`'s end and containerd's connect, so
+# it is shown but not summed.
+if [[ -n ${med[reaper]:-} ]]; then
+  {
+    grep -o 'start: address printed [0-9]* us' "$tmp/rounds.log" | awk '{ print "start", $4 }'
+    grep -o 'rpc [A-Za-z]* [0-9]* us' "$tmp/rounds.log" | awk '$2 != "Wait" { print $2, $3 }'
+    grep -o 'Wait replies [0-9]* us after the exit' "$tmp/rounds.log" | awk '{ print "exit->Wait", $3 }'
+    grep -o 'daemon: serving [0-9]* us after start forked' "$tmp/rounds.log" | awk '{ print "(daemon-up)", $3 }'
+  } >"$tmp/rpc.us"
+  if [[ -s $tmp/rpc.us ]]; then
+    echo "reaper's shim per RPC (median over the timed runs; calls per run):"
+    awk -v runs="$rounds" -v total="${med[reaper]}" '
+      { n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+      END {
+        for (i = 1; i <= k; i++) {
+          m = order[i]; c = n[m]
+          for (a = 1; a <= c; a++) x[a] = v[m, a]
+          for (a = 2; a <= c; a++) { t = x[a]; for (b = a - 1; b >= 1 && x[b] > t; b--) x[b + 1] = x[b]; x[b + 1] = t }
+          med = (c % 2) ? x[(c + 1) / 2] : (x[c / 2] + x[c / 2 + 1]) / 2
+          per = c / runs
+          printf "  %-12s %8.3f ms  x %.1f\n", m, med / 1000, per
+          if (m !~ /^\(/) share += med * per
+        }
+        printf "  shim share   %8.3f ms of %.1f ms (%.0f %%)\n", share / 1000, total, 100 * share / 1000 / total
+      }' "$tmp/rpc.us"
+  else
+    echo "reaper's shim per RPC: no sample (REAPER_SHIM_TIMINGS lines missing from containerd's log)"
+  fi
 fi
 
 # Shim memory: one shim holding one sleeping task per runtime.
@@ -121,6 +198,7 @@ shim_of() {  # shim_of PID
   return 1
 }
 for rt in "${runtimes[@]}"; do
+  [[ $rt == floor ]] && continue  # nothing runs: no shim holding a task to measure
   id=rss-$rt
   if ! ctr_bounded "$rt" -d --rootfs "$rootfs" "$id" /bin/sleep 1000; then
     echo "$rt: ctr run -d failed: $(tail -n 1 "$tmp/errors")"; remove "$id"; continue

@@ -10,11 +10,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 
 #include "core/audit.hpp"
 #include "core/log.hpp"
 #include "shim/publisher.hpp"
 #include "shim/task_service.hpp"
+#include "shim/timings.hpp"
 #include "ttrpc/server.hpp"
 
 namespace asio = boost::asio;
@@ -56,6 +58,12 @@ int serve(const Options& opts) {
   ttrpc::Server server(io, [&tasks](ttrpc::Call&& call, ttrpc::Reply reply) {
     tasks.handle(std::move(call), std::move(reply));
   });
+  if (timings_enabled()) {
+    // bench/ctr-run.sh reads these lines: each Task RPC from its frame's read to its reply's write.
+    server.on_reply_written = [](const std::string& method, std::int64_t read_ns, std::int64_t written_ns) {
+      log::info("rpc {} {} us", method, (written_ns - read_ns) / 1000);
+    };
+  }
   // `start` hands the listening socket over as fd 3; by hand, -socket names one.
   auto listening = ::fcntl(3, F_GETFD) >= 0 ? server.adopt(3) : server.listen(opts.socket);
   if (!listening) {
@@ -91,6 +99,12 @@ int serve(const Options& opts) {
   reap_children(tasks);  // anything that exited before the handler was in place
 
   log::debug("serving {} for namespace {}", server.path(), opts.ns);
+  if (timings_enabled()) {
+    const char* forked = std::getenv(kForkedEnv);
+    log::info("daemon: serving {} us after start forked it, {} us after main()",
+              forked ? (monotonic_ns() - std::atoll(forked)) / 1000 : -1, (monotonic_ns() - main_ns()) / 1000);
+  }
+  ::unsetenv(kForkedEnv);  // not for the workloads
   // One failing completion handler must not take down every container of the pod.
   for (;;) {
     try {
@@ -99,6 +113,12 @@ int serve(const Options& opts) {
     } catch (const std::exception& e) {
       log::error("event loop: {}", e.what());
     }
+  }
+  // The loop stopped with the Shutdown reply written but its completion not yet run: run
+  // what is ready, so that its time is logged too.
+  if (timings_enabled()) {
+    io.restart();
+    io.poll();
   }
   return 0;
 }

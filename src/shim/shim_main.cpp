@@ -6,6 +6,7 @@
 #include "shim/actions.hpp"
 #include "shim/daemon.hpp"
 #include "shim/shim.hpp"
+#include "shim/timings.hpp"
 #include "version_string.hpp"
 
 namespace reaper::shim {
@@ -29,6 +30,7 @@ int usage(std::FILE* out, int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mark_main();
   // Go flag syntax (-name value, -name=value, --name), parsing stops at the action.
   // Unknown flags are tolerated so that a newer containerd does not break us; the
   // start action must print nothing but the address, so they are not even logged.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "shim/actions.hpp"
 #include "shim/socket_address.hpp"
 #include "shim/start_input.hpp"
+#include "shim/timings.hpp"
 
 extern char** environ;
 
@@ -62,6 +64,22 @@ void adjust_oom_score(pid_t daemon) {
   }
 }
 
+// With REAPER_SHIM_TIMINGS=1: the action's own time into the bundle's log FIFO, which
+// containerd opens before it runs `start` and copies into its log (stdout and stderr are
+// the address containerd reads, so nothing else may be printed there).
+void log_start_timing(std::int64_t forked_ns) {
+  std::int64_t done = monotonic_ns();
+  int fd = ::open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  std::string line = fmt::format("containerd-shim-reaper-v2: start: address printed {} us after main(){}\n",
+                                 (done - main_ns()) / 1000,
+                                 forked_ns ? fmt::format(", daemon forked at {} us", (forked_ns - main_ns()) / 1000)
+                                           : std::string(", daemon already running"));
+  ssize_t ignored = ::write(fd, line.data(), line.size());
+  (void)ignored;
+  ::close(fd);
+}
+
 }  // namespace
 
 int start_action(Options opts, const std::string& self_path) {
@@ -94,6 +112,7 @@ int start_action(Options opts, const std::string& self_path) {
   auto lock = files::open(socket_dir + "/reaper-start.lock", O_RDWR | O_CREAT, 0600);
   if (lock) ::flock(lock->get(), LOCK_EX);
   bool served = false;
+  std::int64_t forked_ns = 0;
   auto sock = bind_socket(path, &served);
   if (!sock) {
     fmt::print(stderr, "start: {}\n", sock.error().describe());
@@ -108,6 +127,7 @@ int start_action(Options opts, const std::string& self_path) {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    if (timings_enabled()) forked_ns = monotonic_ns();
     pid_t pid = ::fork();
     if (pid < 0) {
       fmt::print(stderr, "start: fork: {}\n", std::strerror(errno));
@@ -121,6 +141,7 @@ int start_action(Options opts, const std::string& self_path) {
       ::dup2(null, 0);
       ::dup2(null, 1);
       ::dup2(null, 2);
+      if (forked_ns) ::setenv(kForkedEnv, std::to_string(forked_ns).c_str(), 1);
       if (sock->get() == 3) ::fcntl(3, F_SETFD, 0);
       else ::dup2(sock->get(), 3);  // the copy does not inherit close-on-exec
       // By the path containerd used, so the daemon's name (comm) is the shim's own.
@@ -135,6 +156,10 @@ int start_action(Options opts, const std::string& self_path) {
     return 1;
   }
   fmt::print("{}", address);
+  if (timings_enabled()) {
+    std::fflush(stdout);
+    log_start_timing(forked_ns);
+  }
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <exception>
 #include <optional>
 #include <thread>
+#include <ctime>
 #include <unordered_set>
 
 #include <boost/asio/local/stream_protocol.hpp>
@@ -29,6 +30,12 @@ using stream_protocol = asio::local::stream_protocol;
 using boost::system::error_code;
 
 namespace {
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 std::string oversize_message(std::size_t length) {
   // Same text as the Go implementation.
@@ -83,7 +90,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     if (!writing_) close_now();
   }
 
-  void send_response(std::uint32_t stream_id, const Status& status, std::string_view payload) {
+  // `method` and `read_ns` only when replies are timed (read_ns 0 otherwise).
+  void send_response(std::uint32_t stream_id, const Status& status, std::string_view payload,
+                     std::string method = {}, std::int64_t read_ns = 0) {
     if (closed_ || reading_done_) return;
     std::string data = encode_response(status, payload);
     auto frame = encode_frame(stream_id, MessageType::Response, 0, data);
@@ -92,7 +101,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       data = encode_response(Status{Code::ResourceExhausted, oversize_message(data.size())}, {});
       frame = encode_frame(stream_id, MessageType::Response, 0, data);
     }
-    out_.push_back(std::move(*frame));
+    out_.push_back(Outgoing{std::move(*frame), std::move(method), read_ns});
     if (!writing_) write_next();
   }
 
@@ -105,6 +114,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     std::shared_ptr<bool> answered;
     asio::io_context::executor_type executor;
     std::thread::id owner_thread;
+    std::string method;        // set only when replies are timed
+    std::int64_t read_ns = 0;  // when the request's frame was read; 0: not timed
 
     void operator()(Status status, std::string payload) const {
       // Deliver in place on the io thread (also outside run(), e.g. in tests),
@@ -123,7 +134,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     void deliver(const Status& status, std::string_view payload) const {
       if (*answered) return;
       *answered = true;
-      if (auto c = conn.lock()) c->send_response(stream_id, status, payload);
+      if (auto c = conn.lock()) c->send_response(stream_id, status, payload, method, read_ns);
     }
   };
 
@@ -141,10 +152,11 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       return;
     }
     decoder_.feed(std::string_view(buf_.data(), n));
+    const std::int64_t read_ns = timed() ? monotonic_ns() : 0;
     while (!reading_done_) {
       auto frame = decoder_.next();
       if (!frame) break;
-      dispatch(std::move(*frame));
+      dispatch(std::move(*frame), read_ns);
     }
     if (closed_) return;
     if (reading_done_) {
@@ -154,7 +166,12 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     read();
   }
 
-  void dispatch(Frame&& frame) {
+  bool timed() const {
+    auto server = server_.lock();
+    return server && server->owner && server->owner->on_reply_written;
+  }
+
+  void dispatch(Frame&& frame, std::int64_t read_ns) {
     const std::uint32_t id = frame.header.stream_id;
     if (frame.oversized) {
       send_response(id, Status{Code::ResourceExhausted, oversize_message(frame.header.length)}, {});
@@ -195,7 +212,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     if (!server || server->closed || !server->handler) return;
 
     auto answered = std::make_shared<bool>(false);
-    Reply reply = ReplyFn{weak_from_this(), id, answered, executor_, server->owner_thread};
+    Reply reply = ReplyFn{weak_from_this(), id, answered, executor_, server->owner_thread,
+                          read_ns ? call.method : std::string(), read_ns};
     std::string failure;
     try {
       server->handler(std::move(call), reply);
@@ -216,16 +234,30 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       return;
     }
     writing_ = true;
-    asio::async_write(socket_, asio::buffer(out_.front()),
+    asio::async_write(socket_, asio::buffer(out_.front().frame),
                       [self = shared_from_this()](const error_code& ec, std::size_t) {
                         if (self->closed_) return;
+                        Outgoing done = std::move(self->out_.front());
                         self->out_.pop_front();
                         if (ec) {
                           self->close_now();
                           return;
                         }
+                        if (done.read_ns) self->written(done);
                         self->write_next();
                       });
+  }
+
+  struct Outgoing {
+    std::string frame;
+    std::string method;        // timed replies only
+    std::int64_t read_ns = 0;  // 0: not timed
+  };
+
+  void written(const Outgoing& done) {
+    auto server = server_.lock();
+    if (server && server->owner && server->owner->on_reply_written)
+      server->owner->on_reply_written(done.method, done.read_ns, monotonic_ns());
   }
 
   // The read side is done; close now, or after the write queue drains.
@@ -250,7 +282,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   asio::io_context::executor_type executor_;
   FrameDecoder decoder_;
   std::array<char, 64 * 1024> buf_{};
-  std::deque<std::string> out_;
+  std::deque<Outgoing> out_;
   bool writing_ = false;
   bool reading_done_ = false;  // no more requests are dispatched, replies are dropped
   bool closed_ = false;

@@ -85,6 +85,13 @@ class Server {
   // close()). Peers refused by the SO_PEERCRED check never count as connections.
   std::function<void()> on_connection_closed;
 
+  // Optional, for timing figures: called once a reply's last byte has been written, with
+  // the request's method and the CLOCK_MONOTONIC times (ns) at which the read that
+  // brought its frame returned and at which the reply was written. Unset, no clock is
+  // read. Set it before listen/adopt.
+  std::function<void(const std::string& method, std::int64_t read_ns, std::int64_t written_ns)>
+      on_reply_written;
+
  private:
   std::shared_ptr<detail::ServerImpl> impl_;
 };

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <map>
 #include <optional>
 #include <thread>
@@ -153,6 +154,37 @@ TEST_CASE("a deferred reply does not block later requests", "[ttrpc][server]") {
   REQUIRE(pump_until(f.io, [&] { return wait_result.has_value(); }));
   CHECK(**wait_result == "exited");
   CHECK(order == std::vector<std::string>{"Start", "Wait"});
+}
+
+TEST_CASE("on_reply_written times each reply from its frame's read to its write", "[ttrpc][server]") {
+  Fixture f;
+  f.svc.defer_methods = {"Wait"};
+  struct Timed {
+    std::string method;
+    std::int64_t read_ns, written_ns;
+  };
+  std::vector<Timed> timed;
+  f.server.on_reply_written = [&](const std::string& method, std::int64_t r, std::int64_t w) {
+    timed.push_back({method, r, w});
+  };
+  Client client(f.io, f.path);
+  std::optional<Result<std::string>> wait_result, echo_result;
+  client.call("test.Echo", "Wait", "w", {}, 0, [&](Result<std::string> r) { wait_result = std::move(r); });
+  client.call("test.Echo", "Echo", "e", {}, 0, [&](Result<std::string> r) { echo_result = std::move(r); });
+  REQUIRE(pump_until(f.io, [&] { return echo_result.has_value(); }));
+  REQUIRE(timed.size() == 1);  // written, not merely answered: the Wait is still open
+  CHECK(timed[0].method == "Echo");
+  CHECK(timed[0].read_ns > 0);
+  CHECK(timed[0].written_ns >= timed[0].read_ns);
+  timespec before{};
+  ::clock_gettime(CLOCK_MONOTONIC, &before);
+  f.svc.deferred["Wait"](Status::ok(), "exited");
+  REQUIRE(pump_until(f.io, [&] { return wait_result.has_value(); }));
+  REQUIRE(timed.size() == 2);
+  CHECK(timed[1].method == "Wait");
+  // A deferred reply's time runs from its request's read to its own write.
+  CHECK(timed[1].read_ns <= timed[0].read_ns);
+  CHECK(timed[1].written_ns >= before.tv_sec * 1'000'000'000LL + before.tv_nsec);
 }
 
 TEST_CASE("responses go out in reply order on the raw stream", "[ttrpc][server]") {
