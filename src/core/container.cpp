@@ -19,7 +19,7 @@ namespace reaper {
 
 Result<void> write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return {};
-  return files::write_atomic(path, std::to_string(pid), 0644);
+  return files::replace(path, std::to_string(pid), 0644);
 }
 
 namespace {

@@ -15,7 +15,7 @@ Result<void> Containers::pause(const std::string& id) {
   if (o.status != Status::kRunning)
     return failf(ErrorKind::kFailedPrecondition, "container {:?} is {}, not running", id, status_name(o.status));
   // Marked first: a process forked between the passes is stopped by the next pause.
-  TRY(files::write_atomic(store_.dir(id) + "/" + kPausedFile, "", 0600));
+  TRY(files::replace(store_.dir(id) + "/" + kPausedFile, "", 0600));
   signal_descendants(live_monitors(id), SIGSTOP);
   return {};
 }

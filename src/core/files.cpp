@@ -47,12 +47,13 @@ static Result<void> write_all(int fd, std::string_view data, const std::string& 
   return {};
 }
 
-Result<void> write_atomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+Result<void> write_then_rename(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   std::string tmp = path + ".tmp";
   {
     UniqueFd fd = TRY(open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     auto written = write_all(fd.get(), data, tmp);
-    if (written && ::fsync(fd.get()) != 0) written = sys_error("fsync " + tmp);
+    if (written && durable && ::fsync(fd.get()) != 0) written = sys_error("fsync " + tmp);
     if (!written) {
       ::unlink(tmp.c_str());
       return written;
@@ -64,6 +65,15 @@ Result<void> write_atomic(const std::string& path, std::string_view data, mode_t
     return err;
   }
   return {};
+}
+}  // namespace
+
+Result<void> write_atomic(const std::string& path, std::string_view data, mode_t mode) {
+  return write_then_rename(path, data, mode, true);
+}
+
+Result<void> replace(const std::string& path, std::string_view data, mode_t mode) {
+  return write_then_rename(path, data, mode, false);
 }
 
 Result<void> make_dir(const std::string& path, mode_t mode) {

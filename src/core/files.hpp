@@ -1,6 +1,7 @@
 #pragma once
-// Small filesystem helpers with errors as values. State files are always replaced
-// atomically (write a temp file, fsync, rename) so a reader never sees half a file.
+// Small filesystem helpers with errors as values. Files others read are always replaced
+// atomically (write a temp file, rename) so a reader never sees half a file; durably
+// (fsync before the rename) unless they describe only what runs now (see replace).
 #include <sys/types.h>
 
 #include <string>
@@ -16,6 +17,11 @@ Result<std::string> read(const std::string& path);
 Result<std::string> read_fd(int fd);
 // Writes `data` to `path` through `path.tmp` + fsync + rename; `mode` for the new file.
 Result<void> write_atomic(const std::string& path, std::string_view data, mode_t mode = 0600);
+// The same without the fsync: atomic for readers, not durable across a crash of the
+// machine. For run-time state (state.json, pid and address files under /run), which
+// describes processes that a crash of the machine ends anyway; an fsync there cost
+// milliseconds on every lifecycle step where /run is not a tmpfs.
+Result<void> replace(const std::string& path, std::string_view data, mode_t mode = 0600);
 // Creates one directory; fails with EEXIST when it is already there.
 Result<void> make_dir(const std::string& path, mode_t mode);
 // Creates a directory and its missing parents.

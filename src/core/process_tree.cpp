@@ -61,6 +61,7 @@ std::vector<ProcInfo> read_all_procs() {
 }
 
 std::vector<ProcInfo> descendants(const std::vector<pid_t>& roots) {
+  if (roots.empty()) return {};  // no monitor left (a Delete's usual case): no /proc scan
   std::vector<ProcInfo> procs = read_all_procs();
   std::unordered_map<pid_t, std::vector<size_t>> children;
   for (size_t i = 0; i < procs.size(); ++i) children[procs[i].ppid].push_back(i);

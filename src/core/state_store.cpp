@@ -93,7 +93,7 @@ Result<ProcessState> state_from_json(std::string_view text) {
 }
 
 Result<void> save_state(const std::string& dir, const ProcessState& state) {
-  return files::write_atomic(dir + "/state.json", to_json(state));
+  return files::replace(dir + "/state.json", to_json(state));
 }
 
 bool monitor_alive(const std::string& dir) {

@@ -151,7 +151,7 @@ int start_action(Options opts, const std::string& self_path) {
     }
     adjust_oom_score(pid);
   }
-  if (auto ok = files::write_atomic(bundle + "/address", address, 0644); !ok) {
+  if (auto ok = files::replace(bundle + "/address", address, 0644); !ok) {
     fmt::print(stderr, "start: {}\n", ok.error().describe());
     return 1;
   }
