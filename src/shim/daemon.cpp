@@ -35,7 +35,8 @@ void log_to_bundle_fifo() {
 }
 
 // Our children are the containers' monitors, each recording its workload's exit
-// itself, and, since we are a child subreaper, whatever a monitor leaves when it ends
+// itself, a pod sandbox's process (ours to record: core/sandbox_process.hpp), and,
+// since we are a child subreaper, whatever a monitor leaves when it ends
 // first (killed, crashed): its workload, whose status is the real exit the task service
 // reports, and the workload's orphans.
 void reap_children(TaskService& tasks) {

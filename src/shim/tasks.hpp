@@ -73,7 +73,8 @@ class Tasks {
   void shutdown();
   // The daemon reaped a child (`wait_status` as waitpid gives it): the workload of a
   // monitor that ended before it, whose real exit this is (docs/shim.md, "No exit is
-  // lost"), or a monitor or an orphan, which are nobody's task.
+  // lost") or of a pod sandbox (which never had a monitor), or a monitor or an orphan,
+  // which are nobody's task.
   void reaped(pid_t pid, int wait_status);
 
   bool empty() const { return containers_.empty() && creating_.empty() && loggers_stopping_ == 0; }
