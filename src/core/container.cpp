@@ -11,6 +11,7 @@
 #include "core/ids.hpp"
 #include "core/log.hpp"
 #include "core/node_config.hpp"
+#include "core/control_socket.hpp"
 #include "core/monitor.hpp"
 #include "core/process_tree.hpp"
 #include "core/stand_in.hpp"
@@ -154,10 +155,15 @@ Result<Launched> Containers::finish_create(PendingCreate&& pending, const Result
 }
 
 Result<void> Containers::start(const std::string& id) {
+  UniqueFd conn = TRY(send_start(id));
+  return start_answer(read_line(conn.get()));
+}
+
+Result<UniqueFd> Containers::send_start(const std::string& id) {
   Observed o = TRY(store_.observe(id));
   if (o.status != Status::kCreated)
     return failf(ErrorKind::kFailedPrecondition, "container {:?} is {}, not created", id, status_name(o.status));
-  return request_start(store_.dir(id));
+  return reaper::send_start(store_.dir(id));
 }
 
 Result<Observed> Containers::state(const std::string& id) const { return store_.observe(id); }

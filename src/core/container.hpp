@@ -77,6 +77,9 @@ class Containers {
   // With the monitor's report: the pid, or the error with nothing left behind.
   Result<Launched> finish_create(PendingCreate&& pending, const Result<std::string>& report);
   Result<void> start(const std::string& id);
+  // start() in two halves for an event loop: the request sent, the answer to be read
+  // from the returned connection and given to start_answer (monitor.hpp).
+  Result<UniqueFd> send_start(const std::string& id);
   // A pod sandbox spawned as the caller's own child, without a monitor, its record kept
   // by the caller (sandbox_process.hpp); `opts.io.stdio` only. It runs from here on (it
   // only waits for a signal); sandbox_started() records Start.

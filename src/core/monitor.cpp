@@ -405,14 +405,22 @@ Result<Launched> launch_monitor(const MonitorSpec& spec) {
   return launched;
 }
 
-Result<void> request_start(const std::string& dir) {
+Result<UniqueFd> send_start(const std::string& dir) {
   auto conn = connect_control(dir);
   if (!conn) return fail(ErrorKind::kFailedPrecondition, "container is not in the created state");
   TRY(write_all(conn->get(), line::format(line::Start{})));
-  auto answer = read_line(conn->get());
+  return std::move(*conn);
+}
+
+Result<void> start_answer(const Result<std::string>& answer) {
   if (!answer) return fail(ErrorKind::kFailedPrecondition, "container is not in the created state");
   if (line::parse_ok(*answer)) return {};
   return std::unexpected(line::unexpected(*answer, "the monitor"));
+}
+
+Result<void> request_start(const std::string& dir) {
+  UniqueFd conn = TRY(send_start(dir));
+  return start_answer(read_line(conn.get()));
 }
 
 Result<void> wait_exit_recorded(const std::string& dir) {

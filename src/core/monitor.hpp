@@ -89,6 +89,12 @@ Result<Launched> launch_monitor(const MonitorSpec& spec);
 
 // Asks the monitor in `dir` to let its workload exec; returns once it has.
 Result<void> request_start(const std::string& dir);
+// The same in two halves, for callers with an event loop: send_start connects to the
+// monitor's control socket and writes the request (neither blocks: the monitor listens
+// from its start on); the connection's one answer line, read however the caller likes,
+// goes to start_answer (`line` is the read's result: an error at EOF).
+Result<UniqueFd> send_start(const std::string& dir);
+Result<void> start_answer(const Result<std::string>& line);
 
 // Blocks until the workload's exit has been recorded in <dir>/state.json.
 Result<void> wait_exit_recorded(const std::string& dir);

@@ -11,6 +11,7 @@
 
 #include "core/ids.hpp"
 #include "core/line_protocol.hpp"
+#include "core/monitor.hpp"
 #include "core/log.hpp"
 #include "core/process_tree.hpp"
 #include "shim/task_events.hpp"
@@ -238,42 +239,74 @@ void Tasks::start(const ProcessRef& ref, Done<pid_t> done) {
   auto t = lookup(ref);
   if (!t) return done(std::unexpected(t.error()));
   if (!ref.exec_id.empty()) return start_exec(t->c, t->p, std::move(done));
-  auto started = start_init(t->c, t->p);
-  if (started || t->p.machine.state() != ProcState::kCreated) return done(std::move(started));
-  // The workload could not be exec'd (its exit is already on disk: the monitor records
-  // it before it answers), or its monitor ended before Start (the workload is ours to
-  // reap): the error goes out once that exit is handled, so the caller then sees a
-  // stopped task (ctr deletes only a stopped task after a failed start).
-  auto on_disk = runtime_.state(t->c.id);
-  if (!on_disk || (!on_disk->state.exit_status && on_disk->monitor_alive)) return done(std::move(started));
-  t->p.waiters.push_back([done = std::move(done), error = started.error()](Result<ExitInfo>) {
-    done(std::unexpected(error));
+  start_init(t->c, t->p, std::move(done));
+}
+
+void Tasks::start_init(Container& c, Process& p, Done<pid_t> done) {
+  if (auto ok = can_start_init(c, p); !ok) return start_failed(c.id, ok.error(), std::move(done));
+  // A sandbox runs from Create on and only waits for a signal: Start is its record.
+  if (c.sandbox) {
+    if (auto ok = runtime_.sandbox_started(c.id); !ok)
+      return start_failed(c.id, ok.error().wrap("OCI runtime start failed"), std::move(done));
+    return done(started_init(c, p));
+  }
+  // The monitor answers once the workload has exec'd; the answer is read on the loop, so
+  // a stalled monitor holds this Start only.
+  auto conn = runtime_.send_start(c.id);
+  if (!conn) return start_failed(c.id, conn.error().wrap("OCI runtime start failed"), std::move(done));
+  p.starting = true;
+  std::string id = c.id;
+  async_read_line(io_, std::move(*conn), [this, id, done = std::move(done)](LineRead r) mutable {
+    auto t = lookup({id, ""});
+    if (!t) return done(std::unexpected(t.error()));  // deleted meanwhile
+    Process& p = t->p;
+    p.starting = false;
+    auto deferred = std::move(p.after_start);
+    p.after_start.clear();
+    auto answered = start_answer(r.line);
+    if (answered) done(started_init(t->c, p));
+    else start_failed(id, answered.error().wrap("OCI runtime start failed"), std::move(done));
+    for (auto& f : deferred) f();  // exits seen meanwhile, now after TaskStart
   });
 }
 
-Result<pid_t> Tasks::start_init(Container& c, Process& p) {
+Result<void> Tasks::can_start_init(Container& c, Process& p) {
   auto never_ran = [&] {
     return failf(ErrorKind::kFailedPrecondition,
                  "container {}: its monitor ended before Start, so the workload never ran", c.id);
   };
   if (p.never_ran) return never_ran();
+  if (p.starting) return failf(ErrorKind::kFailedPrecondition, "container {} is being started", c.id);
   TRY_CTX(p.machine.can_start(), "container " + c.id);
   // The record on disk agrees (a monitor that died meanwhile leaves it stopped).
   if (auto o = runtime_.state(c.id); !o || o->status != reaper::Status::kCreated) {
     if (o && !o->monitor_alive && !o->state.exit_status) return never_ran();
     return failf(ErrorKind::kFailedPrecondition, "container {} is not in the created state", c.id);
   }
-  // Returns once the workload has exec'd; its exit notification cannot be handled
-  // before this returns, so TaskStart always precedes TaskExit.
-  // A sandbox runs from Create on and only waits for a signal: Start is its record.
-  if (c.sandbox) TRY_CTX(runtime_.sandbox_started(c.id), "OCI runtime start failed");
-  else TRY_CTX(runtime_.start(c.id), "OCI runtime start failed");
+  return {};
+}
+
+// The workload has exec'd; its exit, if already seen, is handled after this (after_start),
+// so TaskStart always precedes TaskExit.
+Result<pid_t> Tasks::started_init(Container& c, Process& p) {
   TRY(p.machine.start());
   events::TaskStart ev;
   ev.set_container_id(c.id);
   ev.set_pid(static_cast<uint32_t>(p.pid));
   publish(publisher_, ev);
   return p.pid;
+}
+
+void Tasks::start_failed(const std::string& id, Error error, Done<pid_t> done) {
+  auto t = lookup({id, ""});
+  if (!t || t->p.machine.state() != ProcState::kCreated) return done(std::unexpected(error));
+  // The workload could not be exec'd (its exit is already on disk: the monitor records
+  // it before it answers), or its monitor ended before Start (the workload is ours to
+  // reap): the error goes out once that exit is handled, so the caller then sees a
+  // stopped task (ctr deletes only a stopped task after a failed start).
+  auto on_disk = runtime_.state(id);
+  if (!on_disk || (!on_disk->state.exit_status && on_disk->monitor_alive)) return done(std::unexpected(error));
+  t->p.waiters.push_back([done = std::move(done), error](Result<ExitInfo>) { done(std::unexpected(error)); });
 }
 
 void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
@@ -412,6 +445,10 @@ void Tasks::monitor_lost(const std::string& id, const std::string& exec_id) {
   auto t = lookup({id, exec_id});
   if (!t) return;  // deleted meanwhile
   Process& p = t->p;
+  if (p.starting) {
+    p.after_start.push_back([this, id, exec_id] { monitor_lost(id, exec_id); });
+    return;
+  }
   p.notify.reset();
   // Died between recording the exit and reporting it: the record is the exit.
   const StateStore& store = runtime_.store();
@@ -479,6 +516,12 @@ void Tasks::process_ended(const std::string& id, const std::string& exec_id, Exi
   // fast), before the wait otherwise, so that nothing writes on meanwhile.
   auto t = lookup({id, exec_id});
   Process* p = t ? &t->p : nullptr;
+  if (p && p->starting) {
+    p->after_start.push_back([this, id, exec_id, e, after = std::move(after)]() mutable {
+      process_ended(id, exec_id, e, std::move(after));
+    });
+    return;
+  }
   auto report = [this, id, exec_id, e, after = std::move(after)] {
     exited(id, exec_id, e);
     if (after) after();
@@ -721,7 +764,7 @@ void Tasks::remove(const ProcessRef& ref, Done<Deleted> done) {
   if (t->c.deleting) return done(fail(ErrorKind::kFailedPrecondition, "container " + ref.id + " is being deleted"));
   if (ref.exec_id.empty() && t->c.init_exit_held)
     return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
-  if (t->p.machine.live() || t->p.launching)
+  if (t->p.machine.live() || t->p.launching || t->p.starting)
     return done(fail(ErrorKind::kFailedPrecondition, "cannot delete a running process"));
   if (ref.exec_id.empty()) remove_init(t->c, t->p, std::move(done));
   else remove_exec(t->c, t->p, std::move(done));

@@ -101,6 +101,11 @@ class Tasks {
     int64_t ended_ns = 0;
     bool adopted = false;
     bool never_ran = false;  // its monitor ended before Start
+    // An init's Start waits for its monitor's answer on the loop; an exit (or the
+    // monitor's end) seen meanwhile is handled once Start is done, so that TaskStart
+    // always precedes TaskExit.
+    bool starting = false;
+    std::vector<std::function<void()>> after_start;
     // A pod sandbox has no monitor: its monitor.lock and running.lock are held here
     // until its exit is recorded (core/sandbox_process.hpp).
     std::vector<UniqueFd> held_locks;
@@ -138,7 +143,12 @@ class Tasks {
   void publish_created(const containerd::task::v2::CreateTaskRequest& req, pid_t pid);
   void create_failed(std::shared_ptr<Creating> cr, Error e, Done<pid_t> done);
   void created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> done);
-  Result<pid_t> start_init(Container& c, Process& p);
+  // An init's Start: the checks, the request to its monitor; the answer, read on the
+  // loop, goes to started_init.
+  void start_init(Container& c, Process& p, Done<pid_t> done);
+  Result<void> can_start_init(Container& c, Process& p);
+  Result<pid_t> started_init(Container& c, Process& p);
+  void start_failed(const std::string& id, Error error, Done<pid_t> done);
   void start_exec(Container& c, Process& p, Done<pid_t> done);
   void launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio, Done<pid_t> done);
   void exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
