@@ -29,6 +29,12 @@ void check_line(std::string_view line) {
     auto again = parse_launched(body(text));
     if (!again || again->pid != m->pid || m->pid <= 0) __builtin_trap();
   }
+  if (auto m = parse_announced(line)) {
+    const auto text = format(*m);
+    check_one_line(text);
+    auto again = parse_announced(body(text));
+    if (!again || again->pid != m->pid || m->pid <= 0) __builtin_trap();
+  }
   if (auto m = parse_ok(line)) check_one_line(format(*m));
   if (auto m = parse_failure(line)) {
     const auto text = format(*m);

@@ -30,6 +30,7 @@ void apply_io(MonitorSpec& ms, const ProcessIo& io) {
   ms.console_socket = io.console_socket;
   ms.console_channel = io.console_channel;
   ms.notify_exit = io.notify_exit;
+  ms.announce_pid = io.announce_pid;
 }
 
 bool has_console(const ProcessIo& io) { return !io.console_socket.empty() || io.console_channel >= 0; }

@@ -21,6 +21,7 @@ struct ProcessIo {
   std::string console_socket;  // required for terminal workloads, or:
   int console_channel = -1;
   bool notify_exit = false;
+  bool announce_pid = false;  // see MonitorSpec
 };
 
 struct CreateOptions {
@@ -111,6 +112,11 @@ class Containers {
   Result<void> record_adopted_exit(const std::string& id, const std::string& exec_id, const AdoptedExit& e) const;
   void audit_adopted_exit(const std::string& id, const std::string& exec_id, const oci::Process* process,
                           const AdoptedExit& e) const;
+  // An exec whose monitor died after its workload announced itself (announce_pid) and
+  // before "ok PID": its adopter records it as started, in state.json and the audit
+  // trail, as the monitor would have (`monitor_pid`: the dead monitor's).
+  Result<void> record_adopted_start(const std::string& id, const std::string& exec_id, pid_t pid,
+                                    pid_t monitor_pid, const oci::Process& process) const;
   // Blocks until the workload's exit is recorded; returns its exit status.
   Result<int> wait(const std::string& id);
   // Every live process of the container (workload, descendants, exec'd processes).

@@ -30,6 +30,28 @@ Result<void> Containers::record_adopted_exit(const std::string& id, const std::s
   return save_state(dir, o.state);
 }
 
+Result<void> Containers::record_adopted_start(const std::string& id, const std::string& exec_id, pid_t pid,
+                                             pid_t monitor_pid, const oci::Process& process) const {
+  Observed init = TRY(store_.observe(id));
+  std::string dir = store_.exec_dir(id, exec_id);
+  ProcessState s;
+  s.id = exec_id;
+  s.bundle = init.state.bundle;
+  s.overlay_group = init.state.overlay_group;
+  s.pid = pid;
+  s.monitor_pid = monitor_pid;
+  s.created_ns = now_ns();
+  s.started_ns = s.created_ns;
+  s.terminal = process.terminal;
+  TRY(save_state(dir, s));
+  auto node = load_node_config();
+  if (!node || !node->audit.enabled) return {};
+  AuditRecord r = process_audit_record("start", audit_context(init.state.annotations, id, exec_id), process, pid);
+  r.time_ns = *s.started_ns;
+  write_audit_record(node->audit, r);
+  return {};
+}
+
 void Containers::audit_adopted_exit(const std::string& id, const std::string& exec_id,
                                     const oci::Process* process, const AdoptedExit& e) const {
   auto init = store_.observe(id);

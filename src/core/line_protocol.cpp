@@ -32,6 +32,7 @@ std::optional<pid_t> parse_pid(std::string_view text) {
   return pid;
 }
 
+std::string format(const Announced& m) { return fmt::format("pid {}\n", m.pid); }
 std::string format(const Launched& m) { return fmt::format("ok {}\n", m.pid); }
 std::string format(const Ok&) { return "ok\n"; }
 std::string format(const Failure& m) {
@@ -45,6 +46,14 @@ std::string format(const Start&) { return "start\n"; }
 std::string format(const Ready&) { return "ready\n"; }
 std::string format(const Hold&) { return "hold\n"; }
 std::string format(const Held& m) { return fmt::format("held {}\n", m.pid); }
+
+std::optional<Announced> parse_announced(std::string_view line) {
+  auto rest = after(line, "pid");
+  if (!rest) return std::nullopt;
+  auto pid = parse_pid(*rest);
+  if (!pid) return std::nullopt;
+  return Announced{*pid};
+}
 
 std::optional<Launched> parse_launched(std::string_view line) {
   auto rest = after(line, "ok");

@@ -2,6 +2,7 @@
 // The line protocol spoken between reaper's own processes over pipes and control
 // sockets: one message a line, '\n'-terminated, words separated by one space.
 //
+//   workload → its launcher     "pid PID"         its first act, before "ok PID" (announce_pid)
 //   monitor → its launcher      "ok PID"          the workload is set up (or exec'd)
 //                               "error MESSAGE"   it could not be
 //                               "exit STATUS NS"  the exit is recorded (notify_exit)
@@ -24,6 +25,7 @@
 
 namespace reaper::line {
 
+struct Announced { pid_t pid = 0; };             // "pid PID"
 struct Launched { pid_t pid = 0; };              // "ok PID"
 struct Ok {};                                    // "ok"
 struct Failure { std::string message; };         // "error MESSAGE"
@@ -33,6 +35,7 @@ struct Ready {};                                 // "ready"
 struct Hold {};                                  // "hold"
 struct Held { pid_t pid = 0; };                  // "held PID"
 
+std::string format(const Announced& m);
 std::string format(const Launched& m);
 std::string format(const Ok& m);
 std::string format(const Failure& m);  // newlines in the message become spaces
@@ -42,6 +45,7 @@ std::string format(const Ready& m);
 std::string format(const Hold& m);
 std::string format(const Held& m);
 
+std::optional<Announced> parse_announced(std::string_view line);
 std::optional<Launched> parse_launched(std::string_view line);
 std::optional<Ok> parse_ok(std::string_view line);
 std::optional<Failure> parse_failure(std::string_view line);

@@ -156,6 +156,12 @@ class Monitor {
     } else {
       return fail("no mount namespace for the workload: refusing to run it on the bare host");
     }
+    if (spec_.announce_pid)
+      enter = [inner = std::move(enter), fd = report_fd_]() -> Result<void> {
+        auto said = write_all(fd, line::format(line::Announced{::getpid()}));
+        if (!said) return said;
+        return inner();
+      };
     // Orphans of the workload (double-forked daemons) are re-parented to us, so they
     // stay reachable by kill --all and are reaped here. Set only now: an overlay helper
     // that stays to hold its group's namespace must not become part of this container.

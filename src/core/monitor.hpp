@@ -35,6 +35,11 @@ struct MonitorSpec {
   int console_channel = -1;
   bool gated = false;        // hold before exec until `start` arrives on control.sock
   bool notify_exit = false;  // tell the caller "exit STATUS NS\n" once the exit is recorded
+  // The workload's first act, before anything that could fail or run, is to write
+  // "pid PID\n" on the report pipe itself: a caller whose monitor dies before "ok PID"
+  // still knows what was started (it is then the caller's child, if the caller is a
+  // child subreaper), and a report that ends without that line proves nothing ran.
+  bool announce_pid = false;
   // Where the workload runs: a container's init gets its own mount namespace over its
   // group's overlay (`mounts`); an exec'd process joins the namespace of the process
   // behind `join_mounts_fd` (a pidfd of the container's init). One of them is always set:

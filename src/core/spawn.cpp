@@ -51,6 +51,8 @@ Result<bool> read_record(int fd, StatusRecord* rec) {
 
 [[noreturn]] void child_fail(int status_fd, StatusRecord::Kind kind, int err, int exit_status,
                              const char* what) {
+  // A parent gone meanwhile (a monitor killed) must not turn the status into SIGPIPE's.
+  ::signal(SIGPIPE, SIG_IGN);
   char msg[240];
   if (kind == StatusRecord::kExecFailed || err == 0)
     std::snprintf(msg, sizeof msg, "%s", what);

@@ -9,9 +9,10 @@ namespace asio = boost::asio;
 
 namespace reaper::shim {
 
-void async_read_line(asio::io_context& io, UniqueFd fd, std::function<void(LineRead)> done) {
+void async_read_line(asio::io_context& io, UniqueFd fd, std::function<void(LineRead)> done,
+                     std::shared_ptr<asio::streambuf> rest) {
   auto stream = std::make_shared<asio::posix::stream_descriptor>(io, fd.release());
-  auto buf = std::make_shared<asio::streambuf>();
+  auto buf = rest ? std::move(rest) : std::make_shared<asio::streambuf>();
   asio::async_read_until(*stream, *buf, '\n', [stream, buf, done = std::move(done)](boost::system::error_code ec, size_t n) {
     LineRead r;
     if (ec) {

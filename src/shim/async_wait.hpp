@@ -23,7 +23,9 @@ struct LineRead {
   UniqueFd fd;
   std::shared_ptr<boost::asio::streambuf> rest;
 };
-void async_read_line(boost::asio::io_context& io, UniqueFd fd, std::function<void(LineRead)> done);
+// `rest`, if given, is what an earlier read took beyond its line: it is read first.
+void async_read_line(boost::asio::io_context& io, UniqueFd fd, std::function<void(LineRead)> done,
+                     std::shared_ptr<boost::asio::streambuf> rest = nullptr);
 
 // Calls `done` once the process behind `pidfd` has ended (at once if it has). The
 // returned object owns the pidfd and the wait; destroying it cancels the wait.

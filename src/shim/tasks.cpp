@@ -30,6 +30,19 @@ void set_time(google::protobuf::Timestamp* ts, int64_t ns) {
 
 std::string_view process_name(const std::string& exec_id) { return exec_id.empty() ? "init" : exec_id; }
 
+// The exit of a child the daemon reaped, `wait_status` as waitpid gives it.
+AdoptedExit adopted_exit(int wait_status, int64_t ns) {
+  AdoptedExit e;
+  if (WIFSIGNALED(wait_status)) {
+    e.signal = WTERMSIG(wait_status);
+    e.exit_status = 128 + *e.signal;
+  } else {
+    e.exit_status = WEXITSTATUS(wait_status);
+  }
+  e.ns = ns;
+  return e;
+}
+
 std::optional<std::pair<dev_t, ino_t>> mount_ns_of(const std::string& pid) {
   struct stat st {};
   if (::stat(("/proc/" + pid + "/ns/mnt").c_str(), &st) != 0) return std::nullopt;
@@ -347,6 +360,7 @@ void Tasks::launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio
     eo.io.stdio = pio->stdio();
     eo.io.console_channel = pio->console_channel();
     eo.io.notify_exit = true;
+    eo.io.announce_pid = true;
     auto pending = runtime_.begin_exec(eo);
     if (!pending) {
       p.launching = false;
@@ -362,20 +376,56 @@ void Tasks::launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio
   if (!begun) return done(std::unexpected(begun.error()));
   auto pending = *begun;
   ProcessRef ref{c.id, p.exec_id};
+  ++exec_launches_;
   async_read_line(io_, std::move(pending->launch.report),
                   [this, ref, pending, pio, done = std::move(done)](LineRead report) mutable {
-                    auto r = std::make_shared<LineRead>(std::move(report));
-                    after_failed_report(pending->launch.monitor, *r, [this, ref, pending, pio, r, done] {
-                      exec_launched(ref, pending, pio, std::move(*r), done);
-                    });
+                    exec_reported(ref, pending, pio, std::move(report), std::move(done));
                   });
+}
+
+void Tasks::exec_reported(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
+                          std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done) {
+  auto announced = report.line ? line::parse_announced(*report.line) : std::nullopt;
+  if (announced) {
+    // Known from now on, whatever happens to its monitor: its pid, the moment it ends,
+    // and its exit if the daemon reaped it before this line was read.
+    if (auto t = lookup(ref); t && t->p.pid == 0) {
+      t->p.pid = announced->pid;
+      watch_workload(ref.id, t->p);
+      if (auto it = unclaimed_.find(announced->pid); it != unclaimed_.end()) {
+        t->p.reaped = it->second;
+        unclaimed_.erase(it);
+      }
+    }
+    return async_read_line(
+        io_, std::move(report.fd),
+        [this, ref, pending, pio, done = std::move(done)](LineRead next) mutable {
+          exec_reported(ref, pending, pio, std::move(next), std::move(done));
+        },
+        report.rest);
+  }
+  auto r = std::make_shared<LineRead>(std::move(report));
+  after_failed_report(pending->launch.monitor, *r, [this, ref, pending, pio, r, done] {
+    exec_launched(ref, pending, pio, std::move(*r), done);
+  });
+}
+
+void Tasks::exec_launch_ended() {
+  if (--exec_launches_ == 0) unclaimed_.clear();
 }
 
 void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
                           std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done) {
+  auto t = lookup(ref);
+  pid_t announced = t ? t->p.pid : 0;
+  if (!report.line && announced > 0) {
+    // The monitor died after the workload announced itself: the workload is our child.
+    exec_launch_ended();
+    return exec_adopted(t->c, t->p, pending, pio, std::move(done));
+  }
   pending->launch.report = std::move(report.fd);
   auto launched = runtime_.finish_exec(std::move(*pending), report.line);
-  auto t = lookup(ref);
+  exec_launch_ended();
   if (!t) {  // deleted meanwhile: what was launched goes with it
     pio->close();
     if (launched) {
@@ -387,6 +437,14 @@ void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> 
   Process& p = t->p;
   p.launching = false;
   if (!launched) {
+    // Its workload, if it announced itself, failed its setup and was reaped by its
+    // monitor: nothing of it is left to watch.
+    p.pid = 0;
+    p.workload.reset();
+    p.reaped.reset();
+    if (!report.line)  // not even a "pid" line: the monitor ended before anything ran
+      launched = std::unexpected(Error{0, "exec " + p.exec_id + " never ran: its monitor ended before starting it",
+                                       ErrorKind::kFailedPrecondition});
     pio->close();
     auto ignored = p.machine.exited({255, now_ns()});
     (void)ignored;
@@ -400,13 +458,35 @@ void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> 
   if (auto ok = p.machine.start(); !ok) return done(std::unexpected(ok.error()));
   p.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
   watch_exit(t->c, p, report.rest);
-  watch_workload(ref.id, p);
+  if (!p.workload) watch_workload(ref.id, p);
   events::TaskExecStarted ev;
   ev.set_container_id(ref.id);
   ev.set_exec_id(p.exec_id);
   ev.set_pid(static_cast<uint32_t>(p.pid));
   publish(publisher_, ev);
   done(p.pid);
+}
+
+void Tasks::exec_adopted(Container& c, Process& p, std::shared_ptr<PendingCreate> pending,
+                         std::shared_ptr<ProcessIo> pio, Done<pid_t> done) {
+  p.launching = false;
+  log::warn("{} {}: its monitor ended before ok PID; pid {} is adopted by the shim", c.id, p.exec_id, p.pid);
+  // Recorded as started, as its monitor would have; its exit comes with reaped().
+  if (auto ok = runtime_.record_adopted_start(c.id, p.exec_id, p.pid, pending->launch.monitor_pid, p.spec); !ok)
+    log::error("{} {}: recording the adopted start: {}", c.id, p.exec_id, ok.error().describe());
+  if (auto ok = pio->started(); !ok) log::error("{}: console: {}", p.exec_id, ok.error().describe());
+  p.io = pio;
+  p.monitor = std::move(pending->launch.monitor);
+  p.adopted = true;
+  c.adoption = true;
+  if (auto ok = p.machine.start(); !ok) return done(std::unexpected(ok.error()));
+  events::TaskExecStarted ev;
+  ev.set_container_id(c.id);
+  ev.set_exec_id(p.exec_id);
+  ev.set_pid(static_cast<uint32_t>(p.pid));
+  publish(publisher_, ev);
+  done(p.pid);
+  if (p.reaped) adopted_ended(c.id, p);
 }
 
 // ----------------------------------------------------------------------------- exits
@@ -478,19 +558,13 @@ void Tasks::reaped(pid_t pid, int wait_status) {
       if (p->pid != pid || p->reaped || p->machine.state() == ProcState::kStopped ||
           p->machine.state() == ProcState::kDeleted)
         continue;
-      AdoptedExit e;
-      if (WIFSIGNALED(wait_status)) {
-        e.signal = WTERMSIG(wait_status);
-        e.exit_status = 128 + *e.signal;
-      } else {
-        e.exit_status = WEXITSTATUS(wait_status);
-      }
-      e.ns = p->ended_ns ? p->ended_ns : now_ns();
-      p->reaped = e;
+      p->reaped = adopted_exit(wait_status, p->ended_ns ? p->ended_ns : now_ns());
       if (p->adopted) adopted_ended(id, *p);
       return;
     }
   }
+  // Nobody's yet: maybe an exec's workload whose "pid" line is still unread.
+  if (exec_launches_ > 0) unclaimed_[pid] = adopted_exit(wait_status, now_ns());
 }
 
 void Tasks::adopted_ended(const std::string& id, Process& p) {

@@ -151,8 +151,16 @@ class Tasks {
   void start_failed(const std::string& id, Error error, Done<pid_t> done);
   void start_exec(Container& c, Process& p, Done<pid_t> done);
   void launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio, Done<pid_t> done);
+  // The report of an exec's launch: "pid PID" (the workload announcing itself), then
+  // "ok PID" or "error …"; EOF after "pid PID" means the monitor died and the workload
+  // is adopted (exec_adopted), EOF before it that nothing was started.
+  void exec_reported(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
+                     std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done);
   void exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
                      std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done);
+  void exec_adopted(Container& c, Process& p, std::shared_ptr<PendingCreate> pending,
+                    std::shared_ptr<ProcessIo> pio, Done<pid_t> done);
+  void exec_launch_ended();
   void remove_exec(Container& c, Process& p, Done<Deleted> done);
   void remove_init(Container& c, Process& p, Done<Deleted> done);
   void removed_init(const std::string& id, Done<Deleted> done);
@@ -195,6 +203,11 @@ class Tasks {
   std::set<std::string> creating_;  // ids whose Create waits for the monitor's report
   bool shutdown_requested_ = false;
   size_t loggers_stopping_ = 0;  // Deletes waiting for their logging binaries to end
+  // While an exec's launch is reported, a child reaped before its "pid PID" line was read
+  // may be that exec's workload (its monitor died): its exit is kept here until the line
+  // is read, and forgotten once no launch is in flight.
+  size_t exec_launches_ = 0;
+  std::map<pid_t, AdoptedExit> unclaimed_;
 };
 
 }  // namespace reaper::shim

@@ -15,6 +15,7 @@ std::string unframed(const std::string& s) {
 
 TEST_CASE("line protocol: every message parses back to what was formatted") {
   CHECK(line::parse_launched(unframed(line::format(line::Launched{4242})))->pid == 4242);
+  CHECK(line::parse_announced(unframed(line::format(line::Announced{4343})))->pid == 4343);
   CHECK(line::parse_ok(unframed(line::format(line::Ok{}))));
   CHECK(line::parse_failure(unframed(line::format(line::Failure{"no such file"})))->message == "no such file");
   auto e = line::parse_exited(unframed(line::format(line::Exited{137, 1700000000123456789})));
@@ -29,6 +30,7 @@ TEST_CASE("line protocol: every message parses back to what was formatted") {
 
 TEST_CASE("line protocol: the wire text is the documented one") {
   CHECK(line::format(line::Launched{12}) == "ok 12\n");
+  CHECK(line::format(line::Announced{12}) == "pid 12\n");
   CHECK(line::format(line::Exited{0, 5}) == "exit 0 5\n");
   CHECK(line::format(line::Failure{"bad"}) == "error bad\n");
   CHECK(line::format(line::Held{3}) == "held 3\n");
@@ -51,6 +53,10 @@ TEST_CASE("line protocol: malformed lines are refused, never half-read") {
                           "exit x 5", "exit 1 5x", "exit 4294967296 5", "exited 1 5", "exit  1 5"}) {
     INFO(bad);
     CHECK_FALSE(line::parse_exited(bad));
+  }
+  for (const char* bad : {"pid", "pid ", "pid x", "pid 0", "pid -1", "pid 12 13", "ok 12", "pids 12"}) {
+    INFO(bad);
+    CHECK_FALSE(line::parse_announced(bad));
   }
   for (const char* bad : {"held", "held ", "held x", "held 0", "held -1"}) {
     INFO(bad);
