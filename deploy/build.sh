@@ -8,7 +8,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 
 packages=(
-  meson ninja-build pkg-config g++ git file
+  meson ninja-build pkg-config g++ lld git file
   protobuf-compiler libprotobuf-dev libboost1.81-dev libboost-json1.81-dev libfmt-dev catch2
   python3 python3-grpcio python3-protobuf python3-yaml python3-jsonschema python3-prometheus-client util-linux procps shellcheck strace
   containerd runc crun busybox-static buildah

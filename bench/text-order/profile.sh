@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Rewrites src/text-order.txt, the hot-first layout of the reaper binary's text (docs/shim.md,
+# "Memory"). Links an unstripped copy of BUILD's reaper, then runs it as the shim of a private
+# containerd 1.6 twice under gdb (gdb_profile.py: a one-shot breakpoint on every function):
+# once following the shim daemons, once following each daemon's first monitor, through
+# `ctr run --rm /bin/true`, `ctr run -d sleep`, task ls, ps, two execs, metrics, pause,
+# resume, kill, delete. The functions that ran, the monitors' first, become the
+# ordering file. Needs root and gdb; about 3 minutes. Rebuild afterwards.
+#   bench/text-order/profile.sh [BUILD_DIR]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd) || exit 2
+((EUID == 0)) || { echo "profile.sh: must run as root" >&2; exit 2; }
+command -v gdb >/dev/null || { echo "profile.sh: needs gdb" >&2; exit 2; }
+
+tmp=$(mktemp -d /tmp/reaper-text-order.XXXXXX)
+# BUILD's link command without strip, the output name and the current ordering.
+link=$(ninja -C "$build" -t commands reaper | tail -n 1) || exit 1
+read -r -a words <<<"$link"
+args=() skip=0
+for w in "${words[@]:1}"; do
+  ((skip)) && { skip=0; continue; }
+  case $w in
+    -o) skip=1 ;;
+    -s|-Wl,--symbol-ordering-file=*|-Wl,--no-warn-symbol-ordering) ;;
+    *) args+=("$w") ;;
+  esac
+done
+(cd "$build" && "${words[0]}" -o "$tmp/reaper" "${args[@]}") || exit 1
+nm -S --defined-only "$tmp/reaper" | awk 'NF == 4 && $3 ~ /^[tTwW]$/ && $2 !~ /^0+$/ { print $1, $4 }' \
+  >"$tmp/functions"
+mkdir "$tmp/hits"
+# The shim containerd runs: `start` runs as is; the daemon it execs (`serve`) runs under gdb.
+cat >"$tmp/shim" <<SHIM
+#!/bin/bash
+for a; do last=\$a; done
+if [[ \$last == serve ]]; then
+  TEXT_ORDER_FUNCTIONS=$tmp/functions TEXT_ORDER_OUT=$tmp/hits/\$TEXT_ORDER_MODE \\
+    exec gdb -q -batch -nx -x "$here/gdb_profile.py" --args "$tmp/reaper" containerd-shim-reaper-v2 "\$@" \\
+    >>"$tmp/gdb.log" 2>&1
+fi
+exec -a "\$0" "$tmp/reaper" "\$@"
+SHIM
+chmod +x "$tmp/shim"
+
+export REAPER=$tmp/shim
+# shellcheck disable=SC1091
+source "$top/test/lib/containerd.sh"
+cleanup() { containerd_stop; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+busybox_rootfs "$tmp/rootfs" >/dev/null || exit 1
+
+scenario() {
+  cctr_run reaper --rm --rootfs "$tmp/rootfs" p1 /bin/true </dev/null &&
+    cctr_run reaper -d --rootfs "$tmp/rootfs" p2 /bin/sleep 1000 </dev/null >/dev/null &&
+    cctr task ls >/dev/null && cctr task ps p2 >/dev/null &&
+    cctr task exec --exec-id e1 p2 /bin/true && cctr task exec --exec-id e2 p2 /bin/sh -c 'exit 0' &&
+    cctr task metrics p2 >/dev/null && cctr task pause p2 && cctr task resume p2 &&
+    cctr task kill p2 && stopped p2 && cctr task delete p2 >/dev/null && cctr container delete p2
+}
+# ctr 1.6 has no `task wait`: the kill's exit shows in `task ls` within moments (bounded look).
+stopped() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(cctr task ls | awk -v id="$1" '$1 == id { print $3 }') == STOPPED ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+for mode in shim monitor; do
+  export TEXT_ORDER_MODE=$mode
+  containerd_start 1.6 --no-cri >/dev/null || exit 1
+  scenario || { echo "profile.sh: the $mode run failed; gdb's log:" >&2; tail -n 20 "$tmp/gdb.log" >&2; exit 1; }
+  containerd_stop
+done
+python3 "$here/order.py" "$tmp/functions" "$tmp/hits" "$top/src/text-order.txt" || exit 1
+echo "wrote $top/src/text-order.txt; rebuild to use it"
