@@ -197,6 +197,20 @@ shim_of() {  # shim_of PID
   done
   return 1
 }
+# mem_line LABEL PID: VmRSS split into anonymous and file pages (status), then PSS and USS
+# (smaps_rollup: PSS shares each page among the processes mapping it, USS is what only this
+# process maps, i.e. what its end would free); sets MEM_RSS.
+mem_line() {
+  local label=$1 pid=$2 rss anon file pss uss
+  read -r rss anon file < <(awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
+    END { print r, a, f }' "/proc/$pid/status")
+  read -r pss uss < <(awk '/^Pss:/ { p = $2 } /^Private_(Clean|Dirty):/ { u += $2 } END { print p, u }' \
+    "/proc/$pid/smaps_rollup")
+  MEM_RSS=$rss
+  printf '%-8s %-8s VmRSS %5s kB (anon %4s, file %4s)  PSS %5s kB  USS %5s kB  pid %s\n' \
+    "$label" "${3:-}" "$rss" "$anon" "$file" "$pss" "$uss" "$pid"
+}
+budget=2048  # kB: the shim's VmRSS budget with one sleeping task (docs/shim.md, "Memory")
 for rt in "${runtimes[@]}"; do
   [[ $rt == floor ]] && continue  # nothing runs: no shim holding a task to measure
   id=rss-$rt
@@ -208,15 +222,16 @@ for rt in "${runtimes[@]}"; do
   shim_of "$pid" >/dev/null  # sets MONITOR_PID for reaper
   monitor=$MONITOR_PID
   if shim=$(shim_of "$pid"); then
-    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$shim/status")
-    anon=$(awk '/^RssAnon:/ { print $2 }' "/proc/$shim/status")
-    file=$(awk '/^RssFile:/ { print $2 }' "/proc/$shim/status")
-    printf '%-8s VmRSS %6s kB (anon %s kB, file %s kB)  pid %s %s\n' "$rt" "$rss" "$anon" "$file" \
-      "$shim" "$(tr '\0' ' ' <"/proc/$shim/cmdline" | cut -c1-60)"
+    mem_line "$rt" "$shim" shim
+    shim_rss=$MEM_RSS
     if [[ -n $monitor ]]; then
-      mrss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$monitor/status")
-      printf '%-8s + monitor VmRSS %6s kB (the per-container process that spawned and waits for the task): total %s kB\n' \
-        "$rt" "$mrss" "$((rss + mrss))"
+      # The per-container process that spawned and waits for the task.
+      mem_line "$rt" "$monitor" monitor
+      echo "$rt      shim + monitor VmRSS $((shim_rss + MEM_RSS)) kB"
+    fi
+    if [[ $rt == reaper ]]; then
+      if ((shim_rss <= budget)); then verdict=met; else verdict="missed by $((shim_rss - budget)) kB"; fi
+      echo "reaper   shim VmRSS $shim_rss kB against the budget of $budget kB: $verdict"
     fi
   else
     echo "$rt: shim of task pid ${pid:-?} not found"
