@@ -225,7 +225,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   State state_ = State::Connecting;
   std::uint32_t next_id_ = 1;
   FrameDecoder decoder_;
-  std::array<char, 16 * 1024> buf_{};
+  std::array<char, 16 * 1024> buf_;  // not zeroed: only what a read fills is touched
   std::deque<std::string> out_;
   bool writing_ = false;
   std::map<std::uint32_t, Pending> pending_;

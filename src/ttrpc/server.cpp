@@ -281,7 +281,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   stream_protocol::socket socket_;
   asio::io_context::executor_type executor_;
   FrameDecoder decoder_;
-  std::array<char, 64 * 1024> buf_{};
+  // Not value-initialised: zeroing would make all 64 KiB resident in every connection
+  // (docs/shim.md, "Memory"); a read touches only the pages it fills.
+  std::array<char, 64 * 1024> buf_;
   std::deque<Outgoing> out_;
   bool writing_ = false;
   bool reading_done_ = false;  // no more requests are dispatched, replies are dropped
