@@ -33,7 +33,11 @@ if [[ ! -f "$build/build.ninja" ]]; then
 elif ((${#options[@]})); then
   meson configure "$build" "${options[@]}" >/dev/null
 fi
-ninja -C "$build" >/dev/null
+# ninja prints the compiler's errors on its standard output: shown only when it fails.
+if ! ninja -C "$build" >"$build/ninja.log"; then
+  cat "$build/ninja.log" >&2
+  exit 1
+fi
 ln -sf reaper "$build/reaper-runtime"
 ln -sf reaper "$build/containerd-shim-reaper-v2"
 echo "built $build/reaper ($(file -b "$build/reaper" | cut -d, -f1-5))" >&2
