@@ -165,21 +165,11 @@ void Tasks::launch_sandbox(std::shared_ptr<Creating> cr, Done<pid_t> done) {
   co.spec = std::move(cr->spec);
   co.io.stdio = cr->io->stdio();
   auto spawned = runtime_.spawn_sandbox(co);
-  if (!spawned) {
-    cr->io->close();
-    done(std::unexpected(spawned.error().wrap("OCI runtime create failed")));
-    return maybe_shut_down();
-  }
-  if (auto ok = cr->io->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
-  auto c = std::make_unique<Container>();
-  c->id = req.id();
-  c->bundle = req.bundle();
+  if (!spawned) return create_failed(cr, spawned.error().wrap("OCI runtime create failed"), std::move(done));
+  auto c = new_container(*cr, spawned->pid);
   c->sandbox = true;
   c->adoption = true;
   Process& p = c->init;
-  p.pid = spawned->pid;
-  p.io = cr->io;
-  p.paths = cr->paths;
   p.adopted = true;
   p.held_locks.push_back(std::move(spawned->monitor_lock));
   p.held_locks.push_back(std::move(spawned->running_lock));
@@ -208,19 +198,8 @@ void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> d
   creating_.erase(req.id());
   cr->pending.launch.report = std::move(report.fd);
   auto launched = runtime_.finish_create(std::move(cr->pending), report.line);
-  if (!launched) {
-    cr->io->close();
-    done(std::unexpected(launched.error().wrap("OCI runtime create failed")));
-    return maybe_shut_down();
-  }
-  if (auto ok = cr->io->started(); !ok) log::error("{}: console: {}", req.id(), ok.error().describe());
-
-  auto c = std::make_unique<Container>();
-  c->id = req.id();
-  c->bundle = req.bundle();
-  c->init.pid = launched->pid;
-  c->init.io = cr->io;
-  c->init.paths = cr->paths;
+  if (!launched) return create_failed(cr, launched.error().wrap("OCI runtime create failed"), std::move(done));
+  auto c = new_container(*cr, launched->pid);
   c->init.monitor = std::move(launched->monitor);
   c->init.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
   Container& ref = *c;
@@ -231,6 +210,19 @@ void Tasks::created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> d
   if (auto ns = mount_ns_of(std::to_string(launched->pid)); ns && ns != mount_ns_of("self")) ref.mount_ns = ns;
   publish_created(req, launched->pid);
   done(launched->pid);
+}
+
+// A launched init's record, the same for a sandbox and a monitored init; its IO runs from
+// here on (a console is relayed once the process exists).
+std::unique_ptr<Tasks::Container> Tasks::new_container(const Creating& cr, pid_t pid) {
+  if (auto ok = cr.io->started(); !ok) log::error("{}: console: {}", cr.req.id(), ok.error().describe());
+  auto c = std::make_unique<Container>();
+  c->id = cr.req.id();
+  c->bundle = cr.req.bundle();
+  c->init.pid = pid;
+  c->init.io = cr.io;
+  c->init.paths = cr.paths;
+  return c;
 }
 
 void Tasks::publish_created(const task::CreateTaskRequest& req, pid_t pid) {

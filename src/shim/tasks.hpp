@@ -142,6 +142,7 @@ class Tasks {
   void drop_stale_record(const std::string& id);
   void publish_created(const containerd::task::v2::CreateTaskRequest& req, pid_t pid);
   void create_failed(std::shared_ptr<Creating> cr, Error e, Done<pid_t> done);
+  std::unique_ptr<Container> new_container(const Creating& cr, pid_t pid);
   void created(std::shared_ptr<Creating> cr, LineRead report, Done<pid_t> done);
   // An init's Start: the checks, the request to its monitor; the answer, read on the
   // loop, goes to started_init.
