@@ -9,22 +9,8 @@ top=$(dirname "$here")
 rounds=15 pods=50 build=$top/build version=1.6
 
 usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while (($#)); do
-  case $1 in
-    --rounds) rounds=${2:-}; shift 2 || usage ;;
-    --rounds=*) rounds=${1#*=}; shift ;;
-    --pods) pods=${2:-}; shift 2 || usage ;;
-    --pods=*) pods=${1#*=}; shift ;;
-    --build) build=${2:-}; shift 2 || usage ;;
-    --build=*) build=${1#*=}; shift ;;
-    --containerd) version=${2:-}; shift 2 || usage ;;
-    -h|--help) usage ;;
-    *) if [[ -d $1 ]]; then build=$1; shift; else echo "cri-pods.sh: unknown argument $1" >&2; usage; fi ;;
-  esac
-done
-[[ $rounds =~ ^[0-9]+$ && $pods =~ ^[0-9]+$ ]] ||
-  { echo "cri-pods.sh: --rounds and --pods need a number" >&2; exit 2; }
-((EUID == 0)) || { echo "cri-pods.sh: must run as root" >&2; exit 2; }
+source "$here/lib.sh"
+bench_options cri-pods.sh "$@"
 
 source "$top/test/lib/containerd.sh"
 source "$top/test/lib/cri.sh"
@@ -36,9 +22,7 @@ export REAPER
 
 # reaper's state, overlay groups and node configuration of its own (a missing config file
 # is an empty configuration); exported before containerd starts, so its shims inherit them.
-tmp=$(mktemp -d /run/reaper-cri-bench.XXXXXX) || exit 1
-export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf
-mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
+bench_roots reaper-cri-bench
 cleanup() {
   containerd_stop
   remove_overlay_root

@@ -9,19 +9,8 @@ top=$(dirname "$here")
 rounds=30 build=$top/build version=1.6
 
 usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while (($#)); do
-  case $1 in
-    --rounds) rounds=${2:-}; shift 2 || usage ;;
-    --rounds=*) rounds=${1#*=}; shift ;;
-    --build) build=${2:-}; shift 2 || usage ;;
-    --build=*) build=${1#*=}; shift ;;
-    --containerd) version=${2:-}; shift 2 || usage ;;
-    -h|--help) usage ;;
-    *) echo "ctr-exec.sh: unknown argument $1" >&2; usage ;;
-  esac
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ctr-exec.sh: --rounds needs a positive number" >&2; exit 2; }
-((EUID == 0)) || { echo "ctr-exec.sh: must run as root" >&2; exit 2; }
+source "$here/lib.sh"
+bench_options ctr-exec.sh "$@"
 
 source "$top/test/lib/containerd.sh"
 build=$(cd "$build" 2>/dev/null && pwd) || build=""
@@ -30,10 +19,8 @@ REAPER=${REAPER:-${build:+$build/reaper}}
 # reaper's state, overlay groups, node configuration (a missing file is an empty one) and
 # audit trail of its own (audit stays on, as by default: its cost is part of an exec's);
 # exported before containerd starts, so its shims inherit them.
-tmp=$(mktemp -d /run/reaper-exec-bench.XXXXXX) || exit 1
-export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf \
-  REAPER_AUDIT_DIR=$tmp/audit
-mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
+bench_roots reaper-exec-bench
+export REAPER_AUDIT_DIR=$tmp/audit
 cleanup() {
   containerd_stop
   [[ -x ${REAPER:-} ]] && remove_overlay_root

@@ -9,19 +9,8 @@ top=$(dirname "$here")
 rounds=20 build=$top/build version=1.6
 
 usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-while (($#)); do
-  case $1 in
-    --rounds) rounds=${2:-}; shift 2 || usage ;;
-    --rounds=*) rounds=${1#*=}; shift ;;
-    --build) build=${2:-}; shift 2 || usage ;;
-    --build=*) build=${1#*=}; shift ;;
-    --containerd) version=${2:-}; shift 2 || usage ;;
-    -h|--help) usage ;;
-    *) echo "ctr-run.sh: unknown argument $1" >&2; usage ;;
-  esac
-done
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ctr-run.sh: --rounds needs a positive number" >&2; exit 2; }
-((EUID == 0)) || { echo "ctr-run.sh: must run as root" >&2; exit 2; }
+source "$here/lib.sh"
+bench_options ctr-run.sh "$@"
 
 source "$top/test/lib/containerd.sh"
 build=$(cd "$build" 2>/dev/null && pwd) || build=""
@@ -30,10 +19,8 @@ REAPER=${REAPER:-${build:+$build/reaper}}
 # reaper's state, overlay groups and node configuration of its own (a missing config file
 # is an empty configuration), exported before containerd starts so that its shims inherit
 # them; REAPER_SHIM_TIMINGS=1 makes reaper's shim log its time per RPC (read below).
-tmp=$(mktemp -d /run/reaper-ctr-bench.XXXXXX) || exit 1
-export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf
+bench_roots reaper-ctr-bench
 export REAPER_SHIM_TIMINGS=1
-mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
 cleanup() {
   containerd_stop
   [[ -n ${REAPER:-} ]] && remove_overlay_root
