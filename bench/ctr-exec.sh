@@ -74,27 +74,6 @@ for ((i = 1; i <= rounds; i++)); do
   done
 done
 
-# stats FILE -> "median p90 min max" in ms (p90 = nearest rank).
-stats() {
-  sort -n "$1" | awk '{ v[NR] = $1 } END {
-    n = NR; med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
-    printf "%.1f %.1f %.1f %.1f\n", med / 1000, v[r] / 1000, v[1] / 1000, v[n] / 1000 }'
-}
 declare -A med p90
-printf '%-8s %10s %10s %10s %10s\n' runtime "median ms" "p90 ms" "min ms" "max ms"
-for rt in "${runtimes[@]}"; do
-  read -r m p lo hi < <(stats "$tmp/$rt.us")
-  med[$rt]=$m p90[$rt]=$p
-  printf '%-8s %10s %10s %10s %10s\n' "$rt" "$m" "$p" "$lo" "$hi"
-done
-if [[ -n ${med[reaper]:-} ]]; then
-  for base in runc crun; do
-    [[ -n ${med[$base]:-} ]] || continue
-    awk -v a="${med[reaper]}" -v b="${med[$base]}" -v c="${p90[reaper]}" -v d="${p90[$base]}" -v n="$base" \
-      'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
-  done
-else
-  echo "reaper/runc, reaper/crun: n/a (reaper unavailable)"
-fi
+bench_table "${runtimes[@]}"
 echo "load after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -103,26 +103,9 @@ done
 log_to=$(wc -l <"$(containerd_log)")
 sed -n "${log_from},${log_to}p" "$(containerd_log)" >"$tmp/rounds.log"
 
-# stats FILE -> "median p90 min max" in ms (p90 = nearest rank).
-stats() {
-  sort -n "$1" | awk '{ v[NR] = $1 } END {
-    n = NR; med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-    r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
-    printf "%.1f %.1f %.1f %.1f\n", med / 1000, v[r] / 1000, v[1] / 1000, v[n] / 1000 }'
-}
 declare -A med p90
-printf '%-8s %10s %10s %10s %10s\n' runtime "median ms" "p90 ms" "min ms" "max ms"
-for rt in "${runtimes[@]}"; do
-  read -r m p lo hi < <(stats "$tmp/$rt.us")
-  med[$rt]=$m p90[$rt]=$p
-  printf '%-8s %10s %10s %10s %10s\n' "$rt" "$m" "$p" "$lo" "$hi"
-done
+bench_table "${runtimes[@]}"
 if [[ -n ${med[reaper]:-} ]]; then
-  for base in runc crun; do
-    [[ -n ${med[$base]:-} ]] || continue
-    awk -v a="${med[reaper]}" -v b="${med[$base]}" -v c="${p90[reaper]}" -v d="${p90[$base]}" -v n="$base" \
-      'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
-  done
   if [[ -n ${med[floor]:-} ]]; then
     awk -v a="${med[reaper]}" -v f="${med[floor]}" -v c="${med[crun]:-0}" 'BEGIN {
       printf "reaper - floor: %.1f ms (median); floor/crun %s\n", a - f, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
@@ -132,8 +115,6 @@ if [[ -n ${med[reaper]:-} ]]; then
       ok = a / b <= 0.42 || (f != "" && a - f <= 5)
       printf "target (reaper/crun <= 0.42, or within 5 ms of the floor): %s\n", ok ? "met" : "missed" }'
   fi
-else
-  echo "reaper/runc, reaper/crun: n/a (reaper unavailable)"
 fi
 
 # Reaper's shim, per RPC, over the timed runs: each Task RPC from its frame's read to its

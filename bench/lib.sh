@@ -39,3 +39,34 @@ bench_roots() {
   export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf
   mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
 }
+
+# bench_stats FILE (one time in microseconds a line) -> "median p90 min max" in ms
+# (p90 = nearest rank).
+bench_stats() {
+  sort -n "$1" | awk '{ v[NR] = $1 } END {
+    n = NR; med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    r = int(0.9 * n); if (r < 0.9 * n) r++; if (r < 1) r = 1
+    printf "%.1f %.1f %.1f %.1f\n", med / 1000, v[r] / 1000, v[1] / 1000, v[n] / 1000 }'
+}
+
+# bench_table RUNTIME...: the table of $tmp/RUNTIME.us, then reaper's ratios to runc and
+# crun; fills the caller's associative arrays med and p90 (declare -A med p90 first).
+bench_table() {
+  local rt base m p lo hi
+  printf '%-8s %10s %10s %10s %10s\n' runtime "median ms" "p90 ms" "min ms" "max ms"
+  for rt in "$@"; do
+    read -r m p lo hi < <(bench_stats "$tmp/$rt.us")
+    # shellcheck disable=SC2004  # med and p90 are the caller's associative arrays
+    med[$rt]=$m p90[$rt]=$p
+    printf '%-8s %10s %10s %10s %10s\n' "$rt" "$m" "$p" "$lo" "$hi"
+  done
+  if [[ -z ${med[reaper]:-} ]]; then
+    echo "reaper/runc, reaper/crun: n/a (reaper unavailable)"
+    return
+  fi
+  for base in runc crun; do
+    [[ -n ${med[$base]:-} ]] || continue
+    awk -v a="${med[reaper]}" -v b="${med[$base]}" -v c="${p90[reaper]}" -v d="${p90[$base]}" -v n="$base" \
+      'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
+  done
+}
