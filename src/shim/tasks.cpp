@@ -79,6 +79,17 @@ struct Tasks::Creating {
   IoPaths paths;
   std::shared_ptr<ProcessIo> io;
   PendingCreate pending;
+
+  // What a monitored init and a sandbox both tell the runtime: the id, the bundle, the
+  // parsed spec (moved out: call once) and the stdio.
+  CreateOptions take_create_options() {
+    CreateOptions co;
+    co.id = req.id();
+    co.bundle = req.bundle();
+    co.spec = std::move(spec);
+    co.io.stdio = io->stdio();
+    return co;
+  }
 };
 
 void Tasks::create(const task::CreateTaskRequest& req, Done<pid_t> done) {
@@ -122,11 +133,7 @@ void Tasks::launch_init(std::shared_ptr<Creating> cr, Done<pid_t> done) {
   const task::CreateTaskRequest& req = cr->req;
   auto begun = [&]() -> Result<void> {
     drop_stale_record(req.id());
-    CreateOptions co;
-    co.id = req.id();
-    co.bundle = req.bundle();
-    co.spec = std::move(cr->spec);
-    co.io.stdio = cr->io->stdio();
+    CreateOptions co = cr->take_create_options();
     co.io.console_channel = cr->io->console_channel();
     co.io.notify_exit = true;
     auto pending = runtime_.begin_create(co);
@@ -159,12 +166,7 @@ void Tasks::launch_sandbox(std::shared_ptr<Creating> cr, Done<pid_t> done) {
   const task::CreateTaskRequest& req = cr->req;
   creating_.erase(req.id());
   drop_stale_record(req.id());
-  CreateOptions co;
-  co.id = req.id();
-  co.bundle = req.bundle();
-  co.spec = std::move(cr->spec);
-  co.io.stdio = cr->io->stdio();
-  auto spawned = runtime_.spawn_sandbox(co);
+  auto spawned = runtime_.spawn_sandbox(cr->take_create_options());
   if (!spawned) return create_failed(cr, spawned.error().wrap("OCI runtime create failed"), std::move(done));
   auto c = new_container(*cr, spawned->pid);
   c->sandbox = true;
