@@ -4,14 +4,21 @@
 # a usage() first.
 
 # bench_options NAME ARGS...: --rounds N, --build DIR (or a bare directory), --containerd
-# VERSION, and --pods N when the caller has a `pods` variable (then either may be 0: only
-# the latency or only the memory part); checks them and root. Sets the caller's variables.
+# VERSION, --run-on-disk, and --pods N when the caller has a `pods` variable (then either
+# may be 0: only the latency or only the memory part); checks them and root. Sets the
+# caller's variables. Then, unless /run already is a tmpfs or --run-on-disk says otherwise,
+# runs the script again in a private mount namespace with a tmpfs on /run: on a node /run
+# is a tmpfs (systemd), so that is where containerd's state, the runtimes' state roots and
+# their FIFOs live; a /run on the root disk (as on some VMs) makes every runtime's
+# small state writes wait on the disk's journal, which containerd's own fsyncs hold.
 # shellcheck disable=SC2034
 bench_options() {
-  local name=$1
+  local name=$1 on_disk=0
   shift
+  local -a given=("$@")
   while (($#)); do
     case $1 in
+      --run-on-disk) on_disk=1; shift ;;
       --rounds) rounds=${2:-}; shift 2 || usage ;;
       --rounds=*) rounds=${1#*=}; shift ;;
       --pods | --pods=*) [[ -v pods ]] || { echo "$name: unknown argument $1" >&2; usage; }
@@ -29,6 +36,16 @@ bench_options() {
     [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "$name: --rounds needs a positive number" >&2; exit 2; }
   fi
   ((EUID == 0)) || { echo "$name: must run as root" >&2; exit 2; }
+  if [[ $(stat -f -c %T /run) == tmpfs ]]; then
+    local how=""
+    [[ -n ${BENCH_RUN_TMPFS:-} ]] && how=" of a private mount namespace (--run-on-disk keeps the machine's own /run)"
+    echo "run-time state: /run is a tmpfs$how"
+  elif ((on_disk)) || [[ -n ${BENCH_RUN_TMPFS:-} ]]; then
+    echo "run-time state: /run on $(stat -f -c %T /run) (--run-on-disk)"
+  else
+    BENCH_RUN_TMPFS=1 exec unshare --mount --propagation private -- /bin/sh -c \
+      'mount -t tmpfs -o mode=0755 bench-run /run && exec "$@"' sh bash "$0" "${given[@]}"
+  fi
 }
 
 # bench_roots PREFIX: reaper's state root, overlay root and node configuration (a missing
