@@ -2,7 +2,7 @@
 # Benchmark: CRI pod start/teardown latency and the shim memory of many running pods, for
 # the CRI handlers reaper-v2, runc and crun of one private containerd (test/lib/containerd.sh
 # with its CRI plugin), driven by bench/cri_pods.py. Not a test; needs root. See README.md.
-#   bench/cri-pods.sh [--rounds N] [--pods N] [--build DIR] [--containerd VERSION]
+#   bench/cri-pods.sh [--rounds N] [--pods N] [--build DIR] [--containerd VERSION] [--run-on-disk]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")

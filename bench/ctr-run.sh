@@ -2,7 +2,7 @@
 # Benchmark: `ctr run --rm ID /bin/true` latency and shim memory for reaper, runc and crun,
 # and the floor (a shim that only answers), on a private containerd (test/lib/containerd.sh),
 # with reaper's time per shim RPC. Not a test; needs root. See README.md.
-#   bench/ctr-run.sh [--rounds N] [--build DIR] [--containerd VERSION]
+#   bench/ctr-run.sh [--rounds N] [--build DIR] [--containerd VERSION] [--run-on-disk]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
