@@ -208,9 +208,10 @@ for rt in "${runtimes[@]}"; do
 done
 
 # Exit to Wait: the shim logs, for every exit, how long after the monitor recorded it the
-# pending Wait calls were answered; containerd copies the shim's log into its own.
+# pending Wait calls were answered; containerd copies the shim's log into its own. The
+# timed runs only (not the warm-up's or the memory run's).
 if [[ " ${runtimes[*]} " == *" reaper "* ]]; then
-  grep -o 'Wait replies [0-9]* us after the exit' "$(containerd_log)" | grep -v '^Wait replies 0 ' |
+  grep -o 'Wait replies [0-9]* us after the exit' "$tmp/rounds.log" | grep -v '^Wait replies 0 ' |
     awk '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END {
       if (NR == 0) { print "reaper exit -> Wait reply: no sample"; exit }
       printf "reaper exit recorded -> Wait replied: median %.3f ms, p90 %.3f ms, max %.3f ms (n=%d)\n",
