@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `ctr task exec --exec-id X TASK /bin/true` latency into a running task, for
-# reaper, runc and crun on a private containerd (test/lib/containerd.sh). Not a test; needs
-# root. See README.md.
-#   bench/ctr-exec.sh [--rounds N] [--build DIR] [--containerd VERSION]
+# reaper, runc and crun, and the floor (a shim that only answers), on a private containerd
+# (test/lib/containerd.sh). Not a test; needs root. See README.md.
+#   bench/ctr-exec.sh [--rounds N] [--build DIR] [--containerd VERSION] [--run-on-disk]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -22,6 +22,10 @@ REAPER=${REAPER:-${build:+$build/reaper}}
 bench_roots reaper-exec-bench
 export REAPER_AUDIT_DIR=$tmp/audit
 cleanup() {
+  # The tasks first, through containerd (the floor's socket goes with its Shutdown).
+  if [[ -n ${CTRD_PID:-} ]]; then
+    for rt in "${runtimes[@]}"; do remove "task-$rt"; done
+  fi
   containerd_stop
   [[ -x ${REAPER:-} ]] && remove_overlay_root
   rm -rf --one-file-system "$tmp"
@@ -29,8 +33,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The floor (bench/lib.sh), built into the same build directory if it is not there yet:
+# its task "runs" (`sleep`) until killed, and each exec exits at its Start.
+bench_floor_build
+
 busybox_rootfs "$tmp/rootfs" || exit 1
+runtimes=()
 containerd_start "$version" --no-cri || exit 1
+bench_floor_link
 
 # Removes a container (and its task) whatever state it is in.
 remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" >/dev/null 2>&1; }
@@ -49,13 +59,10 @@ timed_exec() {  # timed_exec TASK EXEC-ID
 
 # One long-running task per runtime (its first exec is the warm-up, not counted); a
 # runtime whose task or warm-up fails is reported unavailable and left out.
-runtimes=()
-for rt in reaper runc crun; do
-  if [[ $rt == reaper && ! -x ${REAPER:-} ]]; then
-    echo "reaper: unavailable (no binary at ${REAPER:-<unset>})"; continue
-  fi
+for rt in reaper runc crun floor; do
+  bench_missing "$rt" && continue
   : >"$tmp/errors"
-  if cctr_run "$rt" -d --rootfs "$tmp/rootfs" "task-$rt" /bin/sleep 1000 </dev/null >/dev/null 2>>"$tmp/errors" &&
+  if bench_ctr_run "$rt" -d --rootfs "$tmp/rootfs" "task-$rt" /bin/sleep 1000 &&
     timed_exec "task-$rt" warmup >/dev/null; then
     runtimes+=("$rt")
   else
@@ -76,4 +83,16 @@ done
 
 declare -A med p90
 bench_table "${runtimes[@]}"
+bench_floor_distance
+# The target is half of crun's median; when the floor itself is above that, no shim can
+# meet it, and what is left to measure is reaper's distance from the floor.
+if [[ -n ${med[reaper]:-} && -n ${med[crun]:-} ]]; then
+  awk -v a="${med[reaper]}" -v c="${med[crun]}" -v f="${med[floor]:-}" 'BEGIN {
+    printf "target (reaper/crun <= 0.50): %s (%.2f)", a / c <= 0.5 ? "met" : "missed", a / c
+    if (f == "") printf "; floor unavailable\n"
+    else if (f / c > 0.5)
+      printf "; the target is below the client'"'"'s own floor (floor/crun %.2f), reaper - floor %.1f ms\n", f / c, a - f
+    else printf "; the floor is below the target (floor/crun %.2f), reaper - floor %.1f ms\n", f / c, a - f
+  }'
+fi
 echo "load after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -29,43 +29,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The floor: containerd-shim-floor-v2 (bench/floor_shim), built into the same build
-# directory with -Dbench=true when it is not there yet; $FLOOR_SHIM names another.
-floor=${FLOOR_SHIM:-${build:+$build/bench/floor_shim/containerd-shim-floor-v2}}
-if [[ -z ${FLOOR_SHIM:-} && -n $build && ! -x $floor ]]; then
-  echo "building the floor shim: meson configure $build -Dbench=true" >&2
-  { meson configure "$build" -Dbench=true && nice ninja -C "$build" bench/floor_shim/containerd-shim-floor-v2; } \
-    >"$tmp/floor-build.log" 2>&1 || echo "floor shim: build failed (see below)" >&2
-fi
+# The floor (bench/lib.sh), built into the same build directory if it is not there yet.
+bench_floor_build
 
 busybox_rootfs "$tmp/rootfs" || exit 1
 containerd_start "$version" --no-cri || exit 1
 rootfs=$tmp/rootfs
-# containerd finds a runtime's shim on its PATH, whose first entry is the fixture's shim dir.
-[[ -x ${floor:-} ]] && ln -sf "$(realpath "$floor")" "$CTRD_SHIM_DIR/containerd-shim-floor-v2"
+bench_floor_link
 
 # Removes a container (and its task) whatever state it is in.
 remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" >/dev/null 2>&1; }
-
-# `ctr run` as cctr_run does it, with a bound on the whole command (a hanging shim must not
-# hang the benchmark): ctr_bounded RUNTIME CTR-RUN-ARGS...
-ctr_bounded() {
-  local -a flags
-  if [[ $1 == floor ]]; then
-    flags=(--runtime io.containerd.floor.v2)
-  else
-    mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
-  fi
-  shift
-  cctr --timeout 60s run --fifo-dir "$CTRD_FIFO" "${flags[@]}" --env "PATH=$CTRD_DEFAULT_PATH" "$@" \
-    </dev/null >/dev/null 2>>"$tmp/errors"
-}
 
 # One timed run, in microseconds on stdout; fails when the run fails.
 timed_run() {  # timed_run RUNTIME ID
   local t0 t1
   t0=$(date +%s%N)
-  ctr_bounded "$1" --rm --rootfs "$rootfs" "$2" /bin/true || { remove "$2"; return 1; }
+  bench_ctr_run "$1" --rm --rootfs "$rootfs" "$2" /bin/true || { remove "$2"; return 1; }
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000))
 }
@@ -73,14 +52,7 @@ timed_run() {  # timed_run RUNTIME ID
 # Availability (and warm-up: the first run of each runtime is not counted).
 runtimes=()
 for rt in reaper runc crun floor; do
-  if [[ $rt == reaper && ! -x ${REAPER:-} ]]; then
-    echo "reaper: unavailable (no binary at ${REAPER:-<unset>})"; continue
-  fi
-  if [[ $rt == floor && ! -x ${floor:-} ]]; then
-    echo "floor: unavailable (no floor shim at ${floor:-<unset>}$(
-      [[ -s $tmp/floor-build.log ]] && echo "; $(tail -n 3 "$tmp/floor-build.log" | tr -s '\n' ' ')"))"
-    continue
-  fi
+  bench_missing "$rt" && continue
   : >"$tmp/errors"
   if timed_run "$rt" "warmup-$rt" >/dev/null; then
     runtimes+=("$rt")
@@ -105,11 +77,8 @@ sed -n "${log_from},${log_to}p" "$(containerd_log)" >"$tmp/rounds.log"
 
 declare -A med p90
 bench_table "${runtimes[@]}"
+bench_floor_distance
 if [[ -n ${med[reaper]:-} ]]; then
-  if [[ -n ${med[floor]:-} ]]; then
-    awk -v a="${med[reaper]}" -v f="${med[floor]}" -v c="${med[crun]:-0}" 'BEGIN {
-      printf "reaper - floor: %.1f ms (median); floor/crun %s\n", a - f, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
-  fi
   if [[ -n ${med[crun]:-} ]]; then
     awk -v a="${med[reaper]}" -v b="${med[crun]}" -v f="${med[floor]:-}" 'BEGIN {
       ok = a / b <= 0.42 || (f != "" && a - f <= 5)
@@ -182,7 +151,7 @@ budget=2048  # kB: the shim's VmRSS budget with one sleeping task (docs/shim.md,
 for rt in "${runtimes[@]}"; do
   [[ $rt == floor ]] && continue  # nothing runs: no shim holding a task to measure
   id=rss-$rt
-  if ! ctr_bounded "$rt" -d --rootfs "$rootfs" "$id" /bin/sleep 1000; then
+  if ! bench_ctr_run "$rt" -d --rootfs "$rootfs" "$id" /bin/sleep 1000; then
     echo "$rt: ctr run -d failed: $(tail -n 1 "$tmp/errors")"; remove "$id"; continue
   fi
   pid=$(cctr task ls | awk -v id="$id" '$1 == id { print $2 }')

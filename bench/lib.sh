@@ -87,3 +87,61 @@ bench_table() {
       'BEGIN { printf "reaper/%s: median %.2f, p90 %.2f\n", n, a / b, c / d }'
   done
 }
+
+# The floor: containerd-shim-floor-v2 (bench/floor_shim), a shim that runs nothing and
+# only answers, so that a run against it is what ctr and containerd cost on their own.
+# bench_floor_build: sets $floor to the binary, building it into $build with -Dbench=true
+# when it is not there yet ($FLOOR_SHIM names another one); a failed build is logged in
+# $tmp/floor-build.log and leaves the floor unavailable. Call it before containerd_start.
+bench_floor_build() {
+  floor=${FLOOR_SHIM:-${build:+$build/bench/floor_shim/containerd-shim-floor-v2}}
+  if [[ -z ${FLOOR_SHIM:-} && -n $build && ! -x $floor ]]; then
+    echo "building the floor shim: meson configure $build -Dbench=true" >&2
+    { meson configure "$build" -Dbench=true && nice ninja -C "$build" bench/floor_shim/containerd-shim-floor-v2; } \
+      >"$tmp/floor-build.log" 2>&1 || echo "floor shim: build failed (see below)" >&2
+  fi
+}
+
+# bench_floor_link: after containerd_start, the floor as runtime io.containerd.floor.v2
+# (containerd finds a runtime's shim on its PATH, whose first entry is the fixture's shim
+# directory).
+bench_floor_link() {
+  [[ -x ${floor:-} ]] && ln -sf "$(realpath "$floor")" "$CTRD_SHIM_DIR/containerd-shim-floor-v2"
+  return 0
+}
+
+# bench_missing RUNTIME: true, with a line saying why, when reaper has no binary or the
+# floor no shim; the caller then leaves the runtime out.
+bench_missing() {
+  case $1 in
+    reaper) [[ -x ${REAPER:-} ]] && return 1
+      echo "reaper: unavailable (no binary at ${REAPER:-<unset>})" ;;
+    floor) [[ -x ${floor:-} ]] && return 1
+      echo "floor: unavailable (no floor shim at ${floor:-<unset>}$(
+        [[ -s $tmp/floor-build.log ]] && echo "; $(tail -n 3 "$tmp/floor-build.log" | tr -s '\n' ' ')"))" ;;
+    *) return 1 ;;
+  esac
+}
+
+# bench_ctr_run RUNTIME CTR-RUN-ARGS...: `ctr run` as cctr_run does it, the floor
+# included, with a bound on the whole command (a hanging shim must not hang the
+# benchmark); ctr's errors are appended to $tmp/errors.
+bench_ctr_run() {
+  local -a flags
+  if [[ $1 == floor ]]; then
+    flags=(--runtime io.containerd.floor.v2)
+  else
+    mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
+  fi
+  shift
+  cctr --timeout 60s run --fifo-dir "$CTRD_FIFO" "${flags[@]}" --env "PATH=$CTRD_DEFAULT_PATH" "$@" \
+    </dev/null >/dev/null 2>>"$tmp/errors"
+}
+
+# bench_floor_distance: after bench_table, reaper's distance from the floor's median and
+# the floor's ratio to crun's (the caller's med array); nothing without reaper or floor.
+bench_floor_distance() {
+  [[ -n ${med[reaper]:-} && -n ${med[floor]:-} ]] || return 0
+  awk -v a="${med[reaper]}" -v f="${med[floor]}" -v c="${med[crun]:-0}" 'BEGIN {
+    printf "reaper - floor: %.1f ms (median); floor/crun %s\n", a - f, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
+}

@@ -1,0 +1,249 @@
+#include "floor_service.hpp"
+
+#include <unistd.h>
+
+#include <string_view>
+
+#include "core/oci_spec.hpp"
+#include "core/state_store.hpp"
+#include "events.pb.h"
+#include "shim.pb.h"
+#include "shim/proto_util.hpp"
+#include "shim/task_events.hpp"
+
+namespace floor_shim {
+
+namespace task = containerd::task::v2;
+namespace events = containerd::events;
+using reaper::ttrpc::Code;
+using reaper::ttrpc::Reply;
+using reaper::ttrpc::Status;
+
+namespace {
+
+uint32_t own_pid() { return static_cast<uint32_t>(::getpid()); }
+
+template <class M>
+void ok(Reply& reply, const M& m) {
+  reply(Status::ok(), m.SerializeAsString());
+}
+void ok_empty(Reply& reply) { reply(Status::ok(), ""); }
+void refuse(Reply& reply, Code code, std::string message) { reply(Status{code, std::move(message)}, ""); }
+
+template <class M>
+bool parse(M& m, const std::string& payload, Reply& reply) {
+  if (m.ParseFromString(payload)) return true;
+  refuse(reply, Code::InvalidArgument, "floor shim: request does not parse");
+  return false;
+}
+
+// The init stays running when its command is `sleep` (by base name): the long-running
+// task of bench/ctr-exec.sh. A spec that cannot be read counts as any other command.
+bool runs_until_killed(const std::string& bundle) {
+  auto spec = reaper::oci::load_bundle_spec(bundle);
+  if (!spec || spec->process.args.empty()) return false;
+  std::string_view cmd = spec->process.args[0];
+  if (auto slash = cmd.rfind('/'); slash != std::string_view::npos) cmd.remove_prefix(slash + 1);
+  return cmd == "sleep";
+}
+
+}  // namespace
+
+void FloorService::handle(reaper::ttrpc::Call&& call, Reply reply) {
+  const std::string& m = call.method;
+  if (m == "Create") return create(call.payload, reply);
+  if (m == "Start") return start(call.payload, reply);
+  if (m == "Exec") return exec(call.payload, reply);
+  if (m == "Wait") return wait(call.payload, reply);
+  if (m == "State") return state(call.payload, reply);
+  if (m == "Kill") return kill(call.payload, reply);
+  if (m == "Delete") return remove(call.payload, reply);
+  if (m == "Connect") return connect(reply);
+  if (m == "Shutdown") return shutdown(reply);
+  if (m == "CloseIO" || m == "ResizePty" || m == "Update") return ok_empty(reply);
+  refuse(reply, Code::Unimplemented, "method " + m);
+}
+
+FloorService::Process* FloorService::find(const std::string& id, const std::string& exec_id) {
+  if (!created_ || deleted_ || id != id_) return nullptr;
+  if (exec_id.empty()) return &init_;
+  auto it = execs_.find(exec_id);
+  return it == execs_.end() ? nullptr : &it->second;
+}
+
+// The process a request names (parsed from `payload` into `req`), or null once the
+// reply says why not.
+template <class Request>
+FloorService::Process* FloorService::lookup(Request& req, const std::string& payload, Reply& reply) {
+  if (!parse(req, payload, reply)) return nullptr;
+  Process* p = find(req.id(), req.exec_id());
+  if (!p) refuse(reply, Code::NotFound, "process does not exist " + req.exec_id());
+  return p;
+}
+
+// The exit of a process: the pending Waits are answered, then TaskExit goes out.
+void FloorService::exit(Process& p, const std::string& exec_id, uint32_t status) {
+  p.exited = true;
+  p.exit_status = status;
+  p.exited_ns = reaper::now_ns();
+  task::WaitResponse resp;
+  resp.set_exit_status(status);
+  reaper::shim::set_time(resp.mutable_exited_at(), p.exited_ns);
+  for (auto& waiter : p.waiters) ok(waiter, resp);
+  p.waiters.clear();
+  events::TaskExit ev;
+  ev.set_container_id(id_);
+  ev.set_id(exec_id.empty() ? id_ : exec_id);
+  ev.set_pid(own_pid());
+  ev.set_exit_status(status);
+  reaper::shim::set_time(ev.mutable_exited_at(), p.exited_ns);
+  reaper::shim::publish(publisher_, ev);
+}
+
+void FloorService::create(const std::string& payload, Reply& reply) {
+  task::CreateTaskRequest req;
+  if (!parse(req, payload, reply)) return;
+  if (created_) return refuse(reply, Code::AlreadyExists, "floor shim: serves one task, " + id_);
+  created_ = true;
+  id_ = req.id();
+  bundle_ = req.bundle();
+  long_running_ = runs_until_killed(bundle_);
+  events::TaskCreate ev;
+  ev.set_container_id(id_);
+  ev.set_bundle(bundle_);
+  ev.set_pid(own_pid());
+  reaper::shim::publish(publisher_, ev);
+  task::CreateTaskResponse resp;
+  resp.set_pid(own_pid());
+  ok(reply, resp);
+}
+
+void FloorService::start(const std::string& payload, Reply& reply) {
+  task::StartRequest req;
+  Process* p = lookup(req, payload, reply);
+  if (!p) return;
+  if (p->started || p->exited) return refuse(reply, Code::FailedPrecondition, "process already started");
+  if (!req.exec_id().empty() && (!init_.started || init_.exited)) {
+    return refuse(reply, Code::FailedPrecondition, "container " + id_ + " init process is not running");
+  }
+  p->started = true;
+  if (req.exec_id().empty()) {
+    events::TaskStart ev;
+    ev.set_container_id(id_);
+    ev.set_pid(own_pid());
+    reaper::shim::publish(publisher_, ev);
+  } else {
+    events::TaskExecStarted ev;
+    ev.set_container_id(id_);
+    ev.set_exec_id(req.exec_id());
+    ev.set_pid(own_pid());
+    reaper::shim::publish(publisher_, ev);
+  }
+  task::StartResponse resp;
+  resp.set_pid(own_pid());
+  ok(reply, resp);
+  if (!req.exec_id().empty() || !long_running_) exit(*p, req.exec_id(), 0);
+}
+
+void FloorService::exec(const std::string& payload, Reply& reply) {
+  task::ExecProcessRequest req;
+  if (!parse(req, payload, reply)) return;
+  if (!find(req.id(), "")) return refuse(reply, Code::NotFound, "container not created");
+  if (init_.exited) return refuse(reply, Code::FailedPrecondition, "cannot exec in a stopped state");
+  if (req.exec_id().empty() || execs_.contains(req.exec_id())) {
+    return refuse(reply, Code::AlreadyExists, "id " + req.exec_id() + ": already exists");
+  }
+  execs_.emplace(req.exec_id(), Process{});
+  events::TaskExecAdded ev;
+  ev.set_container_id(id_);
+  ev.set_exec_id(req.exec_id());
+  reaper::shim::publish(publisher_, ev);
+  ok_empty(reply);
+}
+
+void FloorService::wait(const std::string& payload, Reply& reply) {
+  task::WaitRequest req;
+  Process* p = lookup(req, payload, reply);
+  if (!p) return;
+  if (!p->exited) return p->waiters.push_back(reply);
+  task::WaitResponse resp;
+  resp.set_exit_status(p->exit_status);
+  reaper::shim::set_time(resp.mutable_exited_at(), p->exited_ns);
+  ok(reply, resp);
+}
+
+void FloorService::state(const std::string& payload, Reply& reply) {
+  task::StateRequest req;
+  Process* p = lookup(req, payload, reply);
+  if (!p) return;
+  task::StateResponse resp;
+  resp.set_id(req.exec_id().empty() ? id_ : req.exec_id());
+  resp.set_bundle(bundle_);
+  // An exec has no pid before its Start; the init has one from Create.
+  resp.set_pid(p->started || req.exec_id().empty() ? own_pid() : 0);
+  namespace types = containerd::v1::types;
+  resp.set_status(p->exited ? types::STOPPED : p->started ? types::RUNNING : types::CREATED);
+  resp.set_exit_status(p->exit_status);
+  if (p->exited) reaper::shim::set_time(resp.mutable_exited_at(), p->exited_ns);
+  else reaper::shim::set_unset_time(resp.mutable_exited_at());
+  ok(reply, resp);
+}
+
+// Signal 0 only checks that the process is there; any other signal ends it, as SIGKILL
+// would. The init may be killed before its Start (it then exits); an exec may not.
+void FloorService::kill(const std::string& payload, Reply& reply) {
+  task::KillRequest req;
+  Process* p = lookup(req, payload, reply);
+  if (!p) return;
+  if (p->exited) return refuse(reply, Code::NotFound, "process already finished");
+  if (!p->started && !req.exec_id().empty()) return refuse(reply, Code::FailedPrecondition, "process not created");
+  ok_empty(reply);
+  if (req.signal() != 0) exit(*p, req.exec_id(), 128 + req.signal());
+}
+
+void FloorService::remove(const std::string& payload, Reply& reply) {
+  task::DeleteRequest req;
+  Process* p = lookup(req, payload, reply);
+  if (!p) return;
+  if (p->started && !p->exited) return refuse(reply, Code::FailedPrecondition, "cannot delete a running process");
+  int64_t exited_ns = p->exited ? p->exited_ns : reaper::now_ns();
+  task::DeleteResponse resp;
+  resp.set_pid(p->started || req.exec_id().empty() ? own_pid() : 0);
+  resp.set_exit_status(p->exit_status);
+  reaper::shim::set_time(resp.mutable_exited_at(), exited_ns);
+  // A process deleted before it ran leaves no exit to wait for.
+  for (auto& waiter : p->waiters) refuse(waiter, Code::NotFound, "process deleted");
+  if (!req.exec_id().empty()) {
+    execs_.erase(req.exec_id());
+    return ok(reply, resp);
+  }
+  for (auto& [exec_id, exec] : execs_) {
+    for (auto& waiter : exec.waiters) refuse(waiter, Code::NotFound, "process deleted");
+  }
+  execs_.clear();
+  deleted_ = true;
+  events::TaskDelete ev;
+  ev.set_container_id(id_);
+  ev.set_id(id_);
+  ev.set_pid(own_pid());
+  ev.set_exit_status(p->exit_status);
+  reaper::shim::set_time(ev.mutable_exited_at(), exited_ns);
+  reaper::shim::publish(publisher_, ev);
+  ok(reply, resp);
+}
+
+void FloorService::connect(Reply& reply) {
+  task::ConnectResponse resp;
+  resp.set_shim_pid(own_pid());
+  resp.set_task_pid(created_ && !deleted_ ? own_pid() : 0);
+  ok(reply, resp);
+}
+
+// As a real shim's: the daemon ends only when it serves no task any more.
+void FloorService::shutdown(Reply& reply) {
+  ok_empty(reply);
+  if (created_ && !deleted_) return;
+  stop_();
+}
+
+}  // namespace floor_shim
