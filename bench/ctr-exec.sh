@@ -21,6 +21,8 @@ REAPER=${REAPER:-${build:+$build/reaper}}
 # exported before containerd starts, so its shims inherit them.
 bench_roots reaper-exec-bench
 export REAPER_AUDIT_DIR=$tmp/audit
+# reaper's shim logs its time per RPC into containerd's log (read below).
+export REAPER_SHIM_TIMINGS=1
 cleanup() {
   # The tasks first, through containerd (the floor's socket goes with its Shutdown).
   if [[ -n ${CTRD_PID:-} ]]; then
@@ -74,12 +76,16 @@ done
 
 echo "containerd $("$CTRD_CTR" --version | awk '{print $3}') ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))," \
   "$rounds rounds, interleaved: ctr task exec --exec-id X <task running sleep 1000> /bin/true"
+log_from=$(($(wc -l <"$(containerd_log)") + 1))  # reaper's per-RPC lines of the timed rounds only
 for ((i = 1; i <= rounds; i++)); do
   for rt in "${runtimes[@]}"; do
     us=$(timed_exec "task-$rt" "e$i") || { echo "$rt: exec $i failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
     echo "$us" >>"$tmp/$rt.us"
   done
 done
+
+log_to=$(wc -l <"$(containerd_log)")
+sed -n "${log_from},${log_to}p" "$(containerd_log)" >"$tmp/rounds.log"
 
 declare -A med p90
 bench_table "${runtimes[@]}"
@@ -95,4 +101,7 @@ if [[ -n ${med[reaper]:-} && -n ${med[crun]:-} ]]; then
     else printf "; the floor is below the target (floor/crun %.2f), reaper - floor %.1f ms\n", f / c, a - f
   }'
 fi
+# Reaper's shim per RPC over the timed execs (bench/lib.sh): Exec, the States, Start (the
+# exec's monitor and process launched), Delete, and the exit -> Wait reply.
+bench_shim_share "$tmp/rounds.log"
 echo "load after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"

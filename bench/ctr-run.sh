@@ -86,38 +86,8 @@ if [[ -n ${med[reaper]:-} ]]; then
   fi
 fi
 
-# Reaper's shim, per RPC, over the timed runs: each Task RPC from its frame's read to its
-# reply's write, `start` from main() to the address printed, exit -> Wait from the recorded
-# exit to the Wait reply (the Wait RPC's own time is the process's life). The daemon's
-# start-up (fork in `start` -> serving) overlaps `start`'s end and containerd's connect, so
-# it is shown but not summed.
-if [[ -n ${med[reaper]:-} ]]; then
-  {
-    grep -o 'start: address printed [0-9]* us' "$tmp/rounds.log" | awk '{ print "start", $4 }'
-    grep -o 'rpc [A-Za-z]* [0-9]* us' "$tmp/rounds.log" | awk '$2 != "Wait" { print $2, $3 }'
-    grep -o 'Wait replies [0-9]* us after the exit' "$tmp/rounds.log" | awk '{ print "exit->Wait", $3 }'
-    grep -o 'daemon: serving [0-9]* us after start forked' "$tmp/rounds.log" | awk '{ print "(daemon-up)", $3 }'
-  } >"$tmp/rpc.us"
-  if [[ -s $tmp/rpc.us ]]; then
-    echo "reaper's shim per RPC (median over the timed runs; calls per run):"
-    awk -v runs="$rounds" -v total="${med[reaper]}" '
-      { n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
-      END {
-        for (i = 1; i <= k; i++) {
-          m = order[i]; c = n[m]
-          for (a = 1; a <= c; a++) x[a] = v[m, a]
-          for (a = 2; a <= c; a++) { t = x[a]; for (b = a - 1; b >= 1 && x[b] > t; b--) x[b + 1] = x[b]; x[b + 1] = t }
-          med = (c % 2) ? x[(c + 1) / 2] : (x[c / 2] + x[c / 2 + 1]) / 2
-          per = c / runs
-          printf "  %-12s %8.3f ms  x %.1f\n", m, med / 1000, per
-          if (m !~ /^\(/) share += med * per
-        }
-        printf "  shim share   %8.3f ms of %.1f ms (%.0f %%)\n", share / 1000, total, 100 * share / 1000 / total
-      }' "$tmp/rpc.us"
-  else
-    echo "reaper's shim per RPC: no sample (REAPER_SHIM_TIMINGS lines missing from containerd's log)"
-  fi
-fi
+# Reaper's shim, per RPC, over the timed runs (bench/lib.sh).
+bench_shim_share "$tmp/rounds.log"
 
 # Shim memory: one shim holding one sleeping task per runtime.
 echo "shim memory with one sleeping task (ctr run -d ... /bin/sleep 1000):"

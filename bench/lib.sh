@@ -145,3 +145,41 @@ bench_floor_distance() {
   awk -v a="${med[reaper]}" -v f="${med[floor]}" -v c="${med[crun]:-0}" 'BEGIN {
     printf "reaper - floor: %.1f ms (median); floor/crun %s\n", a - f, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
 }
+
+# bench_shim_share LOG: reaper's shim per RPC, from the lines its REAPER_SHIM_TIMINGS=1
+# writes into containerd's log (LOG: the part of it the timed rounds wrote; $rounds runs):
+# each Task RPC from its frame's read to its reply's write, `start` from main() to the
+# address printed, exit -> Wait from the recorded exit to the Wait reply (the Wait RPC's
+# own time is the process's life), the median of each and how many calls a run makes;
+# their sum, weighted by the calls, is the shim's share of reaper's median. The daemon's
+# start-up (fork in `start` -> serving) overlaps `start`'s end and containerd's connect,
+# so it is shown but not summed. Nothing without reaper.
+bench_shim_share() {
+  local log=$1
+  [[ -n ${med[reaper]:-} ]] || return 0
+  {
+    grep -o 'start: address printed [0-9]* us' "$log" | awk '{ print "start", $4 }'
+    grep -o 'rpc [A-Za-z]* [0-9]* us' "$log" | awk '$2 != "Wait" { print $2, $3 }'
+    grep -o 'Wait replies [0-9]* us after the exit' "$log" | awk '{ print "exit->Wait", $3 }'
+    grep -o 'daemon: serving [0-9]* us after start forked' "$log" | awk '{ print "(daemon-up)", $3 }'
+  } >"$tmp/rpc.us"
+  if [[ ! -s $tmp/rpc.us ]]; then
+    echo "reaper's shim per RPC: no sample (REAPER_SHIM_TIMINGS lines missing from containerd's log)"
+    return 0
+  fi
+  echo "reaper's shim per RPC (median over the timed runs; calls per run):"
+  awk -v runs="$rounds" -v total="${med[reaper]}" '
+    { n[$1]++; v[$1, n[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+    END {
+      for (i = 1; i <= k; i++) {
+        m = order[i]; c = n[m]
+        for (a = 1; a <= c; a++) x[a] = v[m, a]
+        for (a = 2; a <= c; a++) { t = x[a]; for (b = a - 1; b >= 1 && x[b] > t; b--) x[b + 1] = x[b]; x[b + 1] = t }
+        med = (c % 2) ? x[(c + 1) / 2] : (x[c / 2] + x[c / 2 + 1]) / 2
+        per = c / runs
+        printf "  %-12s %8.3f ms  x %.1f\n", m, med / 1000, per
+        if (m !~ /^\(/) share += med * per
+      }
+      printf "  shim share   %8.3f ms of %.1f ms (%.0f %%)\n", share / 1000, total, 100 * share / 1000 / total
+    }' "$tmp/rpc.us"
+}
