@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -80,6 +81,57 @@ void log_start_timing(std::int64_t forked_ns) {
   ::close(fd);
 }
 
+// The daemon: `SELF ... -socket PATH serve` in its own session, the listening socket as its
+// fd 3, /dev/null as 0-2 (start completes only when containerd's pipes reach EOF), every
+// other fd of ours closed by close-on-exec. posix_spawn: glibc clones with CLONE_VM |
+// CLONE_VFORK, so `start` is held only until the exec and its page tables are not copied
+// (a fork here cost half a millisecond, and copy-on-write faults after it). By the path
+// containerd used, so the daemon's name (comm) is the shim's own.
+Result<pid_t> spawn_daemon(const Options& opts, const std::string& path, const std::string& self_path,
+                           int listening_fd, std::int64_t forked_ns) {
+  std::vector<std::string> args = {"containerd-shim-reaper-v2", "-namespace", opts.ns, "-id", opts.id,
+                                   "-address", opts.address, "-publish-binary", opts.publish_binary,
+                                   "-socket", path};
+  if (opts.debug) args.push_back("-debug");
+  args.push_back("serve");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string forked = forked_ns ? fmt::format("{}={}", kForkedEnv, forked_ns) : std::string();
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  if (!forked.empty()) envp.push_back(forked.data());
+  envp.push_back(nullptr);
+
+  // dup2 onto itself would leave close-on-exec set: lift the socket above 3 first.
+  UniqueFd lifted;
+  if (listening_fd == 3) {
+    lifted = UniqueFd(::fcntl(listening_fd, F_DUPFD_CLOEXEC, 4));
+    if (!lifted) return sys_error("dup listening socket");
+    listening_fd = lifted.get();
+  }
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  ::posix_spawnattr_init(&attr);
+  ::posix_spawn_file_actions_init(&actions);
+  int rc = ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  for (int n = 0; n < 3 && rc == 0; ++n)
+    rc = ::posix_spawn_file_actions_addopen(&actions, n, "/dev/null", O_RDWR, 0);
+  if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions, listening_fd, 3);
+  pid_t pid = -1;
+  if (rc == 0) {
+    rc = ::posix_spawn(&pid, self_path.c_str(), &actions, &attr, argv.data(), envp.data());
+    if (rc != 0) rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv.data(), envp.data());
+  }
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    errno = rc;
+    return sys_error("spawn the daemon");
+  }
+  return pid;
+}
+
 }  // namespace
 
 int start_action(Options opts, const std::string& self_path) {
@@ -119,37 +171,13 @@ int start_action(Options opts, const std::string& self_path) {
     return 1;
   }
   if (!served) {
-    std::vector<std::string> args = {"containerd-shim-reaper-v2", "-namespace", opts.ns, "-id", opts.id,
-                                     "-address", opts.address, "-publish-binary", opts.publish_binary,
-                                     "-socket", path};
-    if (opts.debug) args.push_back("-debug");
-    args.push_back("serve");
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     if (timings_enabled()) forked_ns = monotonic_ns();
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      fmt::print(stderr, "start: fork: {}\n", std::strerror(errno));
+    auto daemon = spawn_daemon(opts, path, self_path, sock->get(), forked_ns);
+    if (!daemon) {
+      fmt::print(stderr, "start: {}\n", daemon.error().describe());
       return 1;
     }
-    if (pid == 0) {
-      // The daemon: its own session, the listening socket as fd 3, nothing of
-      // containerd's pipes (start only completes when they reach EOF).
-      ::setsid();
-      int null = ::open("/dev/null", O_RDWR);
-      ::dup2(null, 0);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      if (forked_ns) ::setenv(kForkedEnv, std::to_string(forked_ns).c_str(), 1);
-      if (sock->get() == 3) ::fcntl(3, F_SETFD, 0);
-      else ::dup2(sock->get(), 3);  // the copy does not inherit close-on-exec
-      // By the path containerd used, so the daemon's name (comm) is the shim's own.
-      ::execve(self_path.c_str(), argv.data(), environ);
-      ::execve("/proc/self/exe", argv.data(), environ);
-      ::_exit(127);
-    }
-    adjust_oom_score(pid);
+    adjust_oom_score(*daemon);
   }
   if (auto ok = files::replace(bundle + "/address", address, 0644); !ok) {
     fmt::print(stderr, "start: {}\n", ok.error().describe());
