@@ -1,6 +1,7 @@
 # Shell test harness. A test file under test/integration/ defines functions named
 # test_*; test/run executes each one in its own bash process (with a timeout), with
-# this file sourced first. A test passes when its function returns 0.
+# this file sourced first. A test passes when its function returns 0; one that cannot
+# test anything here prints a line "SKIP: REASON" (test/run shows it) and returns 0.
 #
 # Environment provided to every test:
 #   REAPER      absolute path of the built multi-call binary
