@@ -1,9 +1,12 @@
 #include "floor_service.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <string_view>
+#include <utility>
 
+#include "core/files.hpp"
 #include "core/oci_spec.hpp"
 #include "core/state_store.hpp"
 #include "events.pb.h"
@@ -81,8 +84,27 @@ FloorService::Process* FloorService::lookup(Request& req, const std::string& pay
   return p;
 }
 
-// The exit of a process: the pending Waits are answered, then TaskExit goes out.
+// Opens the process's stdio as a shim must; false once the reply says why not.
+bool FloorService::open_io(Process& p, Reply& reply) {
+  const std::pair<const std::string*, int> stdio[] = {
+      {&p.stdin_path, O_RDONLY | O_NONBLOCK}, {&p.stdout_path, O_RDWR}, {&p.stderr_path, O_RDWR}};
+  for (const auto& [path, flags] : stdio) {
+    if (path->empty() || path->front() != '/') continue;
+    auto fd = reaper::files::open(*path, flags);
+    if (!fd) {
+      refuse(reply, Code::Unknown, "floor shim: " + fd.error().describe());
+      p.io.clear();
+      return false;
+    }
+    p.io.push_back(std::move(*fd));
+  }
+  return true;
+}
+
+// The exit of a process: its stdio closes (the client's readers see the end), the
+// pending Waits are answered, then TaskExit goes out.
 void FloorService::exit(Process& p, const std::string& exec_id, uint32_t status) {
+  p.io.clear();
   p.exited = true;
   p.exit_status = status;
   p.exited_ns = reaper::now_ns();
@@ -104,6 +126,10 @@ void FloorService::create(const std::string& payload, Reply& reply) {
   task::CreateTaskRequest req;
   if (!parse(req, payload, reply)) return;
   if (created_) return refuse(reply, Code::AlreadyExists, "floor shim: serves one task, " + id_);
+  init_.stdin_path = req.stdin();
+  init_.stdout_path = req.stdout();
+  init_.stderr_path = req.stderr();
+  if (!open_io(init_, reply)) return;
   created_ = true;
   id_ = req.id();
   bundle_ = req.bundle();
@@ -126,6 +152,7 @@ void FloorService::start(const std::string& payload, Reply& reply) {
   if (!req.exec_id().empty() && (!init_.started || init_.exited)) {
     return refuse(reply, Code::FailedPrecondition, "container " + id_ + " init process is not running");
   }
+  if (!req.exec_id().empty() && !open_io(*p, reply)) return;
   p->started = true;
   if (req.exec_id().empty()) {
     events::TaskStart ev;
@@ -153,7 +180,10 @@ void FloorService::exec(const std::string& payload, Reply& reply) {
   if (req.exec_id().empty() || execs_.contains(req.exec_id())) {
     return refuse(reply, Code::AlreadyExists, "id " + req.exec_id() + ": already exists");
   }
-  execs_.emplace(req.exec_id(), Process{});
+  Process& p = execs_[req.exec_id()];
+  p.stdin_path = req.stdin();
+  p.stdout_path = req.stdout();
+  p.stderr_path = req.stderr();
   events::TaskExecAdded ev;
   ev.set_container_id(id_);
   ev.set_exec_id(req.exec_id());
@@ -211,8 +241,9 @@ void FloorService::remove(const std::string& payload, Reply& reply) {
   resp.set_pid(p->started || req.exec_id().empty() ? own_pid() : 0);
   resp.set_exit_status(p->exit_status);
   reaper::shim::set_time(resp.mutable_exited_at(), exited_ns);
-  // A process deleted before it ran leaves no exit to wait for.
+  // A process deleted before it ran leaves no exit to wait for, and its stdio closes.
   for (auto& waiter : p->waiters) refuse(waiter, Code::NotFound, "process deleted");
+  p->io.clear();
   if (!req.exec_id().empty()) {
     execs_.erase(req.exec_id());
     return ok(reply, resp);

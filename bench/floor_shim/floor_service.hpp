@@ -12,8 +12,12 @@
 //   publishes TaskExecStarted, replies, then records the exit.
 // An exit answers the pending Waits first and then publishes TaskExit (id = the exec id
 // for an exec, the container id for the init); a Wait before the exit waits for it.
-// State, Kill and Delete answer as a runc shim would for a process in that state (see
-// docs/shim.md, "Processes"); State gives no stdio paths.
+// A process's stdio FIFOs are opened as a real shim opens them (the init's at Create, an
+// exec's at Start: stdout and stderr read-write, which never blocks, stdin read-only and
+// non-blocking) and closed at its exit, so that the client's ends open and then see the
+// end of the output as with any runtime; a path that is not a plain path (file://,
+// binary://) is left alone. State, Kill and Delete answer as a runc shim would for a
+// process in that state (see docs/shim.md, "Processes"); State gives no stdio paths.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fd.hpp"
 #include "shim/publisher.hpp"
 #include "ttrpc/server.hpp"
 
@@ -42,9 +47,12 @@ class FloorService {
     uint32_t exit_status = 0;
     int64_t exited_ns = 0;
     std::vector<reaper::ttrpc::Reply> waiters;  // Waits made before the exit
+    std::string stdin_path, stdout_path, stderr_path;  // from Create or Exec
+    std::vector<reaper::UniqueFd> io;                   // those FIFOs, held until the exit
   };
 
   Process* find(const std::string& id, const std::string& exec_id);
+  static bool open_io(Process& p, reaper::ttrpc::Reply& reply);
   template <class Request>
   Process* lookup(Request& req, const std::string& payload, reaper::ttrpc::Reply& reply);
   void exit(Process& p, const std::string& exec_id, uint32_t status);

@@ -4,6 +4,9 @@
 // serves the Task API over the project's own ttrpc server (floor_service.hpp: one task,
 // its execs, the events of their lives in containerd's order) and exits after Shutdown
 // once its task is deleted. Nothing is spawned: every pid it reports is the daemon's own.
+// It opens each process's stdio FIFOs as a real shim does and closes them at the exit:
+// a client whose FIFOs are never opened pays for cancelling its own opens, which no
+// runtime makes it pay.
 // Rule for how long a process "runs": the init exits with status 0 at its Start unless
 // the bundle's config.json has process.args[0] named `sleep` (any directory), which then
 // stays running until a Kill (exit 128 + signal); an exec exits with status 0 at its
