@@ -59,6 +59,18 @@ timed_exec() {  # timed_exec TASK EXEC-ID
   echo $(((t1 - t0) / 1000))
 }
 
+# Where the floor's own time goes, timed the same way once a round: any program's start
+# (/bin/true), ctr's own start (ctr --version, no call), and ctr with one call to
+# containerd (ctr version).
+timed_client() {  # timed_client NAME COMMAND...
+  local t0 t1 name=$1
+  shift
+  t0=$(date +%s%N)
+  "$@" </dev/null >/dev/null 2>>"$tmp/errors" || { echo "$name failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000)) >>"$tmp/client-$name.us"
+}
+
 # One long-running task per runtime (its first exec is the warm-up, not counted); a
 # runtime whose task or warm-up fails is reported unavailable and left out.
 for rt in reaper runc crun floor; do
@@ -82,6 +94,9 @@ for ((i = 1; i <= rounds; i++)); do
     us=$(timed_exec "task-$rt" "e$i") || { echo "$rt: exec $i failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
     echo "$us" >>"$tmp/$rt.us"
   done
+  timed_client true /bin/true
+  timed_client start "$CTRD_CTR" --version
+  timed_client call cctr version
 done
 
 log_to=$(wc -l <"$(containerd_log)")
@@ -101,6 +116,11 @@ if [[ -n ${med[reaper]:-} && -n ${med[crun]:-} ]]; then
     else printf "; the floor is below the target (floor/crun %.2f), reaper - floor %.1f ms\n", f / c, a - f
   }'
 fi
+read -r c_true _ < <(bench_stats "$tmp/client-true.us")
+read -r c_start _ < <(bench_stats "$tmp/client-start.us")
+read -r c_call _ < <(bench_stats "$tmp/client-call.us")
+echo "the client alone (medians): any program (/bin/true) $c_true ms, ctr --version $c_start ms," \
+  "ctr version (one call to containerd) $c_call ms"
 # Reaper's shim per RPC over the timed execs (bench/lib.sh): Exec, the States, Start (the
 # exec's monitor and process launched), Delete, and the exit -> Wait reply.
 bench_shim_share "$tmp/rounds.log"
