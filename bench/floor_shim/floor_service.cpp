@@ -152,24 +152,30 @@ void FloorService::start(const std::string& payload, Reply& reply) {
   if (!req.exec_id().empty() && (!init_.started || init_.exited)) {
     return refuse(reply, Code::FailedPrecondition, "container " + id_ + " init process is not running");
   }
-  if (!req.exec_id().empty() && !open_io(*p, reply)) return;
-  p->started = true;
-  if (req.exec_id().empty()) {
-    events::TaskStart ev;
-    ev.set_container_id(id_);
-    ev.set_pid(own_pid());
-    reaper::shim::publish(publisher_, ev);
-  } else {
-    events::TaskExecStarted ev;
-    ev.set_container_id(id_);
-    ev.set_exec_id(req.exec_id());
-    ev.set_pid(own_pid());
-    reaper::shim::publish(publisher_, ev);
+  if (!req.exec_id().empty() && !open_io(*p, reply)) {
+    // A launch that failed: the exec ends there, and its Waits are answered.
+    return exit(*p, req.exec_id(), 255);
   }
+  p->started = true;
+  publish_started(req.exec_id());
   task::StartResponse resp;
   resp.set_pid(own_pid());
   ok(reply, resp);
   if (!req.exec_id().empty() || !long_running_) exit(*p, req.exec_id(), 0);
+}
+
+void FloorService::publish_started(const std::string& exec_id) {
+  if (exec_id.empty()) {
+    events::TaskStart ev;
+    ev.set_container_id(id_);
+    ev.set_pid(own_pid());
+    return reaper::shim::publish(publisher_, ev);
+  }
+  events::TaskExecStarted ev;
+  ev.set_container_id(id_);
+  ev.set_exec_id(exec_id);
+  ev.set_pid(own_pid());
+  reaper::shim::publish(publisher_, ev);
 }
 
 void FloorService::exec(const std::string& payload, Reply& reply) {
@@ -177,7 +183,8 @@ void FloorService::exec(const std::string& payload, Reply& reply) {
   if (!parse(req, payload, reply)) return;
   if (!find(req.id(), "")) return refuse(reply, Code::NotFound, "container not created");
   if (init_.exited) return refuse(reply, Code::FailedPrecondition, "cannot exec in a stopped state");
-  if (req.exec_id().empty() || execs_.contains(req.exec_id())) {
+  if (req.exec_id().empty()) return refuse(reply, Code::InvalidArgument, "an exec needs an exec id");
+  if (execs_.contains(req.exec_id())) {
     return refuse(reply, Code::AlreadyExists, "id " + req.exec_id() + ": already exists");
   }
   Process& p = execs_[req.exec_id()];

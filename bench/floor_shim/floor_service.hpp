@@ -9,7 +9,8 @@
 //   `/bin/sleep 1000`): then it stays running until a Kill with a signal other than 0,
 //   and exits with 128 + that signal, as a process ended by a signal would.
 // - An exec exits with status 0 at its Start: Exec registers it (TaskExecAdded), Start
-//   publishes TaskExecStarted, replies, then records the exit.
+//   publishes TaskExecStarted, replies, then records the exit (an exec whose FIFOs do not
+//   open fails its Start and ends with status 255, as a failed launch does).
 // An exit answers the pending Waits first and then publishes TaskExit (id = the exec id
 // for an exec, the container id for the init); a Wait before the exit waits for it.
 // A process's stdio FIFOs are opened as a real shim opens them (the init's at Create, an
@@ -56,6 +57,7 @@ class FloorService {
   template <class Request>
   Process* lookup(Request& req, const std::string& payload, reaper::ttrpc::Reply& reply);
   void exit(Process& p, const std::string& exec_id, uint32_t status);
+  void publish_started(const std::string& exec_id);
 
   void create(const std::string& payload, reaper::ttrpc::Reply& reply);
   void start(const std::string& payload, reaper::ttrpc::Reply& reply);
