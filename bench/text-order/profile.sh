@@ -37,9 +37,13 @@ SHIM
 chmod +x "$tmp/shim"
 
 export REAPER=$tmp/shim
+# State, overlay groups and node configuration of its own, removed on exit (the node's
+# /run/reaper is left alone).
+export REAPER_ROOT=$tmp/state REAPER_OVERLAY_ROOT=$tmp/overlay REAPER_CONFIG=$tmp/reaper.conf
+mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
 # shellcheck disable=SC1091
 source "$top/test/lib/containerd.sh"
-cleanup() { containerd_stop; rm -rf "$tmp"; }
+cleanup() { containerd_stop; REAPER=$tmp/reaper remove_overlay_root; rm -rf --one-file-system "$tmp"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 busybox_rootfs "$tmp/rootfs" >/dev/null || exit 1
