@@ -2,7 +2,7 @@
 # Installs reaper's build and test dependencies from Debian's packages (when missing)
 # and builds the static multi-call binary into build/. Idempotent; run as root.
 #   deploy/build.sh [BUILD_DIR]
-#   REAPER_MESON_OPTIONS="-Dwerror=true" deploy/build.sh     (what CI builds with)
+#   REAPER_MESON_OPTIONS="-Dwerror=true -Dbench=true" deploy/build.sh   (what CI builds with)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
@@ -24,7 +24,7 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# REAPER_MESON_OPTIONS: more options for a new build directory (CI: -Dwerror=true).
+# REAPER_MESON_OPTIONS: more options for a new build directory (CI: -Dwerror=true -Dbench=true).
 # Debian's packages only (installed above): the wraps of subprojects/ are for systems
 # without them (subprojects/README.md), never a silent substitute here.
 read -r -a options <<<"${REAPER_MESON_OPTIONS:-}"
