@@ -418,16 +418,26 @@ containerd_stop() {
   [[ -n ${CTRD_DIR:-} && -d ${CTRD_DIR:-/nonexistent} ]] || { CTRD_PID=""; return 0; }
   local pid pids n root id m sock
 
-  # 1. containerd: SIGTERM, SIGKILL after 10 s (a watchdog, not a polling loop).
+  # 1. containerd: SIGTERM, SIGKILL after 10 s. The watchdog is one `sleep`, our own
+  #    child, waited for together with containerd (whichever ends first), so nothing of
+  #    it outlives this function (a subshell with a trap could lose the TERM that should
+  #    end it and leave its sleep behind).
   if [[ -n ${CTRD_PID:-} ]] && kill -0 "$CTRD_PID" 2>/dev/null; then
     kill -TERM "$CTRD_PID" 2>/dev/null
-    ( s=""; trap 'kill $s 2>/dev/null; exit 0' TERM
-      sleep 10 & s=$!; wait "$s" && kill -KILL "$CTRD_PID" 2>/dev/null ) &
-    local dog=$!
-    wait "$CTRD_PID" 2>/dev/null
-    # Not our child (started from another shell)? Then wait for it the slow way.
-    n=0
-    while kill -0 "$CTRD_PID" 2>/dev/null && ((n++ < 240)); do sleep 0.05; done
+    sleep 10 &
+    local dog=$! ended=""
+    if jobs -p | grep -qx "$CTRD_PID"; then
+      wait -n -p ended "$CTRD_PID" "$dog" 2>/dev/null
+      if [[ $ended == "$dog" ]]; then
+        kill -KILL "$CTRD_PID" 2>/dev/null
+        wait "$CTRD_PID" 2>/dev/null
+      fi
+    else
+      # Not our child (started from another shell): wait for it the slow way.
+      n=0
+      while kill -0 "$CTRD_PID" 2>/dev/null && ((n++ < 200)); do sleep 0.05; done
+      kill -0 "$CTRD_PID" 2>/dev/null && kill -KILL "$CTRD_PID" 2>/dev/null
+    fi
     kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
   fi
   CTRD_PID=""
