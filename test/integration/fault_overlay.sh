@@ -120,16 +120,12 @@ test_overlay_helper_killed_mid_build() {
     fail "the helper has not attached its overlay on $group/merged: $(grep "$group" "/proc/$helper/mountinfo")"
   [[ ! -s $group/build.log ]] || fail "the helper already finished: $(cat "$group/build.log")"
 
-  local t0=$SECONDS dog crc
+  local t0=$SECONDS crc
   kill -KILL "$helper"
   exec {HOLD}>&-
   # No hang: the monitor sees the helper's report pipe close at once (its own bound is
   # 30 s: ctr is killed after 15).
-  ( s=""; trap 'kill $s 2>/dev/null; exit 0' TERM
-    sleep 15 & s=$!; wait "$s" && kill -KILL "$client" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
-  dog=$!
-  wait "$client"; crc=$?
-  kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
+  wait_bounded 15 KILL "$client"; crc=$?
   ((crc != 0 && crc != 137)) || fail "ctr run fb: rc $crc after $((SECONDS - t0)) s: $(cat "$TEST_TMP/fb.out")"
   assert_contains "$(cat "$TEST_TMP/fb.out")" \
     "overlay group node.fault: the overlay helper died before the namespace was ready" "fb's error"

@@ -75,12 +75,8 @@ ctr_arrays() {
 # client_gone PID WHAT: the client whose containerd died ends with an error (ctr may take a
 # while to notice: killed after 10 s). Prints its status.
 client_gone() {
-  local dog st
-  ( s=""; trap 'kill $s 2>/dev/null; exit 0' TERM
-    sleep 10 & s=$!; wait "$s" && kill -KILL "$1" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
-  dog=$!
-  wait "$1"; st=$?
-  kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
+  local st
+  wait_bounded 10 KILL "$1"; st=$?
   echo "$st"
 }
 

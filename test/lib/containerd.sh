@@ -31,6 +31,8 @@
 #   containerd_log      prints the path of containerd's log (stdout+stderr).
 #   containerd_log_tail [N]     prints its last N (40) lines, for failure messages.
 #   containerd_pids     pids of containerd, its shims and their descendants (live ones).
+#   wait_bounded SECS SIGNAL PID  waits for PID (a child of this shell), sending it SIGNAL
+#                       after SECS; returns its status.
 #
 # Variables set by containerd_start (read-only for callers):
 #   CTRD_VERSION (as asked: 1.6, 1.7, 2) CTRD_BIN_VERSION (what the binary says, e.g.
@@ -360,85 +362,52 @@ busybox_rootfs() {  # busybox_rootfs DIR
 }
 
 # ---------------------------------------------------------------- stop
-# Live pids of everything belonging to the private containerd: containerd itself, every
-# process carrying its marker environment (the shims inherit containerd's environment),
-# every process naming its socket on the command line, and all their descendants
-# (containers, including runc/crun containers that do not carry the marker).
-containerd_pids() {
-  [[ -n ${CTRD_DIR:-} ]] || return 0
-  local p pid ppid state rest
-  local -A parent=() mine=()
-  for p in /proc/[0-9]*; do
-    pid=${p#/proc/}
-    read -r rest 2>/dev/null <"$p/stat" || continue
-    rest=${rest##*) }; state=${rest%% *}; rest=${rest#* }; ppid=${rest%% *}
-    [[ $state == Z ]] && continue
-    parent[$pid]=$ppid
-  done
-  [[ -n ${CTRD_PID:-} && -n ${parent[$CTRD_PID]:-} ]] && mine[$CTRD_PID]=1
-  # One grep each over all processes: an environment entry / an argument, NUL-separated.
-  for p in $(grep -lzxF "RTEST_CTRD=$CTRD_DIR" /proc/[0-9]*/environ 2>/dev/null) \
-           $(grep -lzxF -- "$CTRD_SOCK" /proc/[0-9]*/cmdline 2>/dev/null); do
-    p=${p#/proc/}; p=${p%%/*}
-    [[ -n ${parent[$p]:-} ]] && mine[$p]=1
-  done
-  local changed=1
-  while ((changed)); do   # close over descendants
-    changed=0
-    for pid in "${!parent[@]}"; do
-      [[ -z ${mine[$pid]:-} && -n ${mine[${parent[$pid]}]:-} ]] && { mine[$pid]=1; changed=1; }
-    done
-  done
-  unset "mine[$$]" "mine[$BASHPID]"
-  ((${#mine[@]})) && printf '%s\n' "${!mine[@]}"
-  return 0
-}
 
-# Mount points under DIR in the host's mount namespace, deepest first.
-_ctrd_mounts_under() {
-  awk -v d="$1" '{ m = $5; gsub(/\\040/, " ", m); if (m == d || index(m, d "/") == 1) print m }' \
-    /proc/self/mountinfo | sort -r
-}
-
-# remove_overlay_root: drops every overlay group under $REAPER_OVERLAY_ROOT (their
-# namespaces are bind mounts and their layers tmpfs mounts), then the root's own mounts
-# (it may be a private mount of its own). For benchmarks' cleanup; the directory stays.
-remove_overlay_root() {
-  local g
-  for g in "$REAPER_OVERLAY_ROOT"/*/; do
-    [[ -d $g ]] || continue
-    g=${g%/}; g=${g##*/}
-    "$REAPER" overlay rm "$g" >/dev/null 2>&1 ||
-      { umount -l "$REAPER_OVERLAY_ROOT/$g/mnt"; umount -l "$REAPER_OVERLAY_ROOT/$g/layers"; } 2>/dev/null
-  done
-  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
+# wait_bounded SECS SIGNAL PID [DOG]: waits for PID, a child of this shell, and sends it
+# SIGNAL if it is still there after SECS; returns PID's status. The deadline is one `sleep`
+# (DOG, when the caller started it first: `sleep SECS & dog=$!`), also our child, waited for
+# together with PID (whichever ends first) and then ended, so nothing of it outlives the
+# call; a watchdog subshell with a trap can take the TERM meant to end it before it knows
+# its sleep's pid, and leave the sleep behind. A PID that ended before the wait began is
+# no longer a job to `wait -n`: then the deadline passes first, and PID, found gone, is
+# not signalled (start the sleep before PID to leave no such window).
+wait_bounded() {
+  local secs=$1 sig=$2 pid=$3 dog=${4:-} ended="" st
+  if [[ -z $dog ]]; then
+    sleep "$secs" &
+    dog=$!
+  fi
+  wait -n -p ended "$pid" "$dog" 2>/dev/null
+  st=$?
+  if [[ $ended != "$pid" ]]; then
+    jobs -p | grep -qx "$pid" && kill -"$sig" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    st=$?
+  fi
+  kill "$dog" 2>/dev/null
+  wait "$dog" 2>/dev/null
+  return "$st"
 }
 
 containerd_stop() {
   [[ -n ${CTRD_DIR:-} && -d ${CTRD_DIR:-/nonexistent} ]] || { CTRD_PID=""; return 0; }
   local pid pids n root id m sock
 
-  # 1. containerd: SIGTERM, SIGKILL after 10 s. The watchdog is one `sleep`, our own
-  #    child, waited for together with containerd (whichever ends first), so nothing of
-  #    it outlives this function (a subshell with a trap could lose the TERM that should
-  #    end it and leave its sleep behind).
+  # 1. containerd: SIGTERM, SIGKILL after 10 s.
   if [[ -n ${CTRD_PID:-} ]] && kill -0 "$CTRD_PID" 2>/dev/null; then
-    kill -TERM "$CTRD_PID" 2>/dev/null
-    sleep 10 &
-    local dog=$! ended=""
     if jobs -p | grep -qx "$CTRD_PID"; then
-      wait -n -p ended "$CTRD_PID" "$dog" 2>/dev/null
-      if [[ $ended == "$dog" ]]; then
-        kill -KILL "$CTRD_PID" 2>/dev/null
-        wait "$CTRD_PID" 2>/dev/null
-      fi
+      local dog
+      sleep 10 &
+      dog=$!
+      kill -TERM "$CTRD_PID" 2>/dev/null
+      wait_bounded 10 KILL "$CTRD_PID" "$dog"
     else
+      kill -TERM "$CTRD_PID" 2>/dev/null
       # Not our child (started from another shell): wait for it the slow way.
       n=0
       while kill -0 "$CTRD_PID" 2>/dev/null && ((n++ < 200)); do sleep 0.05; done
       kill -0 "$CTRD_PID" 2>/dev/null && kill -KILL "$CTRD_PID" 2>/dev/null
     fi
-    kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
   fi
   CTRD_PID=""
 

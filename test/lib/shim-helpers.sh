@@ -142,15 +142,11 @@ reaper_list() { "$REAPER" list --root "$REAPER_ROOT/$CTRD_NS" 2>&1 | tail -n +2;
 # bounded SECS CMD...: runs CMD (a shell function too) on the caller's stdin/stdout, sending it
 # SIGTERM after SECS; returns CMD's status (143 when it was stopped).
 bounded() {
-  local secs=$1 p dog st; shift
-  "$@" <&0 &
-  p=$!
-  ( s=""; trap 'kill $s 2>/dev/null; exit 0' TERM
-    sleep "$secs" & s=$!; wait "$s" && kill -TERM "$p" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+  local secs=$1 dog; shift
+  sleep "$secs" &
   dog=$!
-  wait "$p"; st=$?
-  kill "$dog" 2>/dev/null; wait "$dog" 2>/dev/null
-  return "$st"
+  "$@" <&0 &
+  wait_bounded "$secs" TERM $! "$dog"
 }
 
 # ---------------------------------------------------------------- containerd restart
