@@ -389,6 +389,60 @@ wait_bounded() {
   return "$st"
 }
 
+# Live pids of everything belonging to the private containerd: containerd itself, every
+# process carrying its marker environment (the shims inherit containerd's environment),
+# every process naming its socket on the command line, and all their descendants
+# (containers, including runc/crun containers that do not carry the marker).
+containerd_pids() {
+  [[ -n ${CTRD_DIR:-} ]] || return 0
+  local p pid ppid state rest
+  local -A parent=() mine=()
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    read -r rest 2>/dev/null <"$p/stat" || continue
+    rest=${rest##*) }; state=${rest%% *}; rest=${rest#* }; ppid=${rest%% *}
+    [[ $state == Z ]] && continue
+    parent[$pid]=$ppid
+  done
+  [[ -n ${CTRD_PID:-} && -n ${parent[$CTRD_PID]:-} ]] && mine[$CTRD_PID]=1
+  # One grep each over all processes: an environment entry / an argument, NUL-separated.
+  for p in $(grep -lzxF "RTEST_CTRD=$CTRD_DIR" /proc/[0-9]*/environ 2>/dev/null) \
+           $(grep -lzxF -- "$CTRD_SOCK" /proc/[0-9]*/cmdline 2>/dev/null); do
+    p=${p#/proc/}; p=${p%%/*}
+    [[ -n ${parent[$p]:-} ]] && mine[$p]=1
+  done
+  local changed=1
+  while ((changed)); do   # close over descendants
+    changed=0
+    for pid in "${!parent[@]}"; do
+      [[ -z ${mine[$pid]:-} && -n ${mine[${parent[$pid]}]:-} ]] && { mine[$pid]=1; changed=1; }
+    done
+  done
+  unset "mine[$$]" "mine[$BASHPID]"
+  ((${#mine[@]})) && printf '%s\n' "${!mine[@]}"
+  return 0
+}
+
+# Mount points under DIR in the host's mount namespace, deepest first.
+_ctrd_mounts_under() {
+  awk -v d="$1" '{ m = $5; gsub(/\\040/, " ", m); if (m == d || index(m, d "/") == 1) print m }' \
+    /proc/self/mountinfo | sort -r
+}
+
+# remove_overlay_root: drops every overlay group under $REAPER_OVERLAY_ROOT (their
+# namespaces are bind mounts and their layers tmpfs mounts), then the root's own mounts
+# (it may be a private mount of its own). For benchmarks' cleanup; the directory stays.
+remove_overlay_root() {
+  local g
+  for g in "$REAPER_OVERLAY_ROOT"/*/; do
+    [[ -d $g ]] || continue
+    g=${g%/}; g=${g##*/}
+    "$REAPER" overlay rm "$g" >/dev/null 2>&1 ||
+      { umount -l "$REAPER_OVERLAY_ROOT/$g/mnt"; umount -l "$REAPER_OVERLAY_ROOT/$g/layers"; } 2>/dev/null
+  done
+  while mountpoint -q "$REAPER_OVERLAY_ROOT" 2>/dev/null; do umount -l "$REAPER_OVERLAY_ROOT" || break; done
+}
+
 containerd_stop() {
   [[ -n ${CTRD_DIR:-} && -d ${CTRD_DIR:-/nonexistent} ]] || { CTRD_PID=""; return 0; }
   local pid pids n root id m sock
