@@ -91,7 +91,10 @@ class Monitor {
       ::_exit(1);
     }
     report(line::format(line::Launched{child_.pid}));
-    if (!spec_.gated) audit_start();
+    if (!spec_.gated) {
+      learn_exec_outcome();
+      audit_start();
+    }
     if (!spec_.notify_exit) {
       ::close(report_fd_);
       report_fd_ = -1;
@@ -190,11 +193,9 @@ class Monitor {
         return std::unexpected(sent.error());
       }
     }
-    if (!spec_.gated) {
-      auto exec = exec_outcome(child_);
-      if (exec) state_.started_ns = now_ns();
-      else state_.error = exec.error().message;
-    }
+    // Not gated: it is exec'ing now. Its program was found during its set-up, so it
+    // counts as running from here, and the caller is not held for the execve.
+    if (!spec_.gated) state_.started_ns = now_ns();
     auto saved = save_state(spec_.dir, state_);
     if (!saved) ::kill(child_.pid, SIGKILL);
     return saved;
@@ -236,21 +237,30 @@ class Monitor {
     }
     close_control();  // a second `start` must find nothing to talk to
     spawn_ns_ = now_ns();  // what came before `start` was the caller's time
-    auto exec = release(child_);
-    std::string answer = line::format(line::Ok{});
-    if (exec) {
-      state_.started_ns = now_ns();
-      auto ignored = save_state(spec_.dir, state_);
-      (void)ignored;
-    } else {
-      state_.error = exec.error().message;
-      wait_workload_exit();  // it exits at once; `start` reports a stopped container
-      answer = line::format(line::Failure{exec.error().message});
-    }
-    auto ignored = write_all(conn.get(), answer);
-    (void)ignored;
+    // Running from the gate's opening, recorded before it: whoever has the answer below
+    // never reads "created". The execve is not waited for (as runc's start does not): its
+    // program was found at create, so what can still fail is rare, and shows as the
+    // process's exit, 126 or 127, with the error in state.json and the audit trail.
+    state_.started_ns = now_ns();
+    auto saved = save_state(spec_.dir, state_);
+    (void)saved;
+    open_gate(child_);
+    auto answered = write_all(conn.get(), line::format(line::Ok{}));
+    (void)answered;
+    conn.reset();
+    learn_exec_outcome();
     audit_start();
     return true;
+  }
+
+  // Once the caller has its answer: whether the execve succeeded. A process whose execve
+  // failed never ran: it keeps no start time, and its error is recorded with its exit
+  // (which follows at once).
+  void learn_exec_outcome() {
+    auto exec = exec_outcome(child_);
+    if (exec) return;
+    state_.error = exec.error().message;
+    state_.started_ns.reset();
   }
 
   void close_control() {
@@ -305,14 +315,6 @@ class Monitor {
     r.signal = state_.exit_signal;
     r.duration_ns = r.time_ns - state_.started_ns.value_or(state_.created_ns);
     write_audit_record(*spec_.audit, r);
-  }
-
-  void wait_workload_exit() {
-    siginfo_t info{};
-    while (::waitid(P_PID, static_cast<id_t>(child_.pid), &info, WEXITED | WNOWAIT) != 0)
-      if (errno != EINTR) return;
-    record_exit(info);
-    ::waitpid(child_.pid, nullptr, 0);
   }
 
   // Reaps the workload and every orphan given to us, until no child is left.

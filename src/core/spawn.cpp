@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,35 +98,63 @@ void reset_signals() {
   for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
 }
 
-// execvpe semantics with the workload's own PATH (not the runtime's).
-void exec_program(const oci::Process& p, char* const argv[], char* const envp[], int status_fd) {
+// Whether `path` is a file this process may execute (execve's own checks, made early).
+int check_executable(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno;
+  if (!S_ISREG(st.st_mode)) return EACCES;
+  return ::access(path.c_str(), X_OK) == 0 ? 0 : errno;
+}
+
+// The executable args[0] names, found as execvpe would find it: a name with a slash as it
+// is (relative to the cwd), any other in the workload's own PATH (not the runtime's), the
+// first entry holding an executable file winning. Done in the child before it reports
+// ready, in the workload's mounts, cwd and credentials, so that a missing or forbidden
+// program fails the create (runc looks it up at create too) and the start has nothing
+// left to fail on but execve's own rare errors. The messages are runc's, which engines
+// (podman, docker) map to the exit statuses 127 and 126.
+int resolve_executable(const oci::Process& p, std::string* resolved, char* what, size_t what_size) {
   const std::string& name = p.args[0];
-  int err = ENOENT;
+  int err = 0;
   if (name.find('/') != std::string::npos) {
-    ::execve(name.c_str(), argv, envp);
-    err = errno;
-  } else {
-    auto path_env = oci::env_lookup(p.env, "PATH");
-    std::string path = path_env ? *path_env : kDefaultPath;
-    bool saw_eacces = false;
-    size_t start = 0;
-    while (start <= path.size()) {
-      size_t end = path.find(':', start);
-      if (end == std::string::npos) end = path.size();
-      std::string dir = path.substr(start, end - start);
-      std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-      ::execve(candidate.c_str(), argv, envp);
-      if (errno == EACCES) saw_eacces = true;
-      else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
-      start = end + 1;
-    }
-    if (err == ENOENT && saw_eacces) err = EACCES;
+    err = check_executable(name);
+    if (err == 0) *resolved = name;
+    else std::snprintf(what, what_size, "exec: \"%.150s\": %s", name.c_str(), std::strerror(err));
+    return err;
   }
-  char what[200];
+  auto path_env = oci::env_lookup(p.env, "PATH");
+  std::string path = path_env ? *path_env : kDefaultPath;
+  bool saw_eacces = false;
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+    int e = check_executable(candidate);
+    if (e == 0) {
+      *resolved = candidate;
+      return 0;
+    }
+    if (e == EACCES) saw_eacces = true;
+    start = end + 1;
+  }
+  err = saw_eacces ? EACCES : ENOENT;
   if (err == ENOENT)
-    std::snprintf(what, sizeof what, "exec \"%.150s\": not found", name.c_str());
+    std::snprintf(what, what_size, "exec: \"%.150s\": executable file not found in $PATH", name.c_str());
   else
-    std::snprintf(what, sizeof what, "exec \"%.150s\": %s", name.c_str(), std::strerror(err));
+    std::snprintf(what, what_size, "exec: \"%.150s\": %s", name.c_str(), std::strerror(err));
+  return err;
+}
+
+// execve of the program found at set-up. It fails only if the file changed since, or
+// on errors no lookup sees (ENOEXEC, a missing ELF interpreter): the workload then ends
+// with 127 (not found) or 126, as a shell's child would, and says why on its stderr.
+void exec_program(const oci::Process& p, const std::string& resolved, char* const argv[],
+                  char* const envp[], int status_fd) {
+  ::execve(resolved.c_str(), argv, envp);
+  int err = errno;
+  char what[200];
+  std::snprintf(what, sizeof what, "exec: \"%.150s\": %s", p.args[0].c_str(), std::strerror(err));
   child_fail(status_fd, StatusRecord::kExecFailed, err, err == ENOENT ? 127 : 126, what);
 }
 
@@ -169,6 +198,10 @@ void exec_program(const oci::Process& p, char* const argv[], char* const envp[],
   }
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "set no_new_privs");
+  std::string resolved;
+  char what[240];
+  if (resolve_executable(p, &resolved, what, sizeof what) != 0)
+    child_fail(status_fd, StatusRecord::kSetupFailed, 0, 1, what);
   send_record(status_fd, StatusRecord::kReady, 0, 0, nullptr);
   if (gate_fd >= 0) {
     char go;
@@ -182,7 +215,7 @@ void exec_program(const oci::Process& p, char* const argv[], char* const envp[],
       ::_exit(128 + SIGKILL);
     }
   }
-  exec_program(p, argv, envp, status_fd);
+  exec_program(p, resolved, argv, envp, status_fd);
   ::_exit(127);
 }
 
@@ -247,11 +280,15 @@ Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gate
   return child;
 }
 
-std::expected<void, ExecFailure> release(Spawned& child) {
+void open_gate(Spawned& child) {
   char go = 1;
   ssize_t n;
   do n = ::write(child.gate.get(), &go, 1); while (n < 0 && errno == EINTR);
   child.gate.reset();
+}
+
+std::expected<void, ExecFailure> release(Spawned& child) {
+  open_gate(child);
   return outcome(child);
 }
 

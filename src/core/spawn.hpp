@@ -1,10 +1,10 @@
 #pragma once
 // Fork-first spawning of a workload process on the host.
 //
-// The child sets itself up (session, stdio, rlimits, credentials, cwd) and reports
-// READY over a close-on-exec status pipe; a gated child then waits for release()
-// before it execs. The exec outcome arrives on the same pipe: EOF means execve
-// succeeded (the pipe closed with the exec), a record carries its errno.
+// The child sets itself up (session, stdio, rlimits, credentials, cwd), finds its
+// executable, and reports READY over a close-on-exec status pipe; a gated child then
+// waits for open_gate() before it execs. The exec outcome arrives on the same pipe: EOF
+// means execve succeeded (the pipe closed with the exec), a record carries its errno.
 // Whoever called spawn() is the parent, and so the one that waits for the child.
 #include <sys/types.h>
 
@@ -38,9 +38,9 @@ struct ExecFailure {
 };
 
 // Forks the workload and waits until it is set up. With `gated`, the child then holds
-// before execve until release(); otherwise it execs at once and the result is as for
-// release(). A setup failure (credentials, cwd, rlimits) is returned as an error and the
-// child is reaped.
+// before execve until open_gate(); otherwise it execs at once. A setup failure
+// (credentials, cwd, rlimits, an executable that is missing or not executable) is
+// returned as an error and the child is reaped.
 // `enter`, if set, runs first in the child (after its signals are reset): it moves the
 // child into the workload's mounts (container_mounts.hpp), or for a pod sandbox blocks
 // the signals it will wait for; its error fails the spawn.
@@ -48,11 +48,14 @@ using EnterFn = std::function<Result<void>()>;
 Result<Spawned> spawn(const oci::Process& process, const Stdio& stdio, bool gated,
                       const EnterFn& enter = {});
 
-// Lets a gated child exec, and reports the outcome: ok once execve succeeded, or the
-// failure (the child then exits with failure.exit_status; the caller still reaps it).
-std::expected<void, ExecFailure> release(Spawned& child);
-// For non-gated spawns: the exec outcome.
+// Lets a gated child exec, without waiting for the execve.
+void open_gate(Spawned& child);
+// The exec outcome, once known: ok once execve succeeded, or the failure (the child then
+// exits with failure.exit_status; the caller still reaps it). After open_gate(), or at
+// once for a spawn that was not gated.
 std::expected<void, ExecFailure> exec_outcome(Spawned& child);
+// open_gate() and exec_outcome().
+std::expected<void, ExecFailure> release(Spawned& child);
 
 // Exit status as a shell reports it: the code, or 128 + signal number.
 int exit_status_from_wait(int code, int status);

@@ -257,8 +257,8 @@ void Tasks::start_init(Container& c, Process& p, Done<pid_t> done) {
       return start_failed(c.id, ok.error().wrap("OCI runtime start failed"), std::move(done));
     return done(started_init(c, p));
   }
-  // The monitor answers once the workload has exec'd; the answer is read on the loop, so
-  // a stalled monitor holds this Start only.
+  // The monitor answers once it has opened the gate (the execve is not waited for); the
+  // answer is read on the loop, so a stalled monitor holds this Start only.
   auto conn = runtime_.send_start(c.id);
   if (!conn) return start_failed(c.id, conn.error().wrap("OCI runtime start failed"), std::move(done));
   p.starting = true;
@@ -293,8 +293,8 @@ Result<void> Tasks::can_start_init(Container& c, Process& p) {
   return {};
 }
 
-// The workload has exec'd; its exit, if already seen, is handled after this (after_start),
-// so TaskStart always precedes TaskExit.
+// The workload is released; its exit, if already seen, is handled after this
+// (after_start), so TaskStart always precedes TaskExit.
 Result<pid_t> Tasks::started_init(Container& c, Process& p) {
   TRY(p.machine.start());
   events::TaskStart ev;
@@ -307,10 +307,9 @@ Result<pid_t> Tasks::started_init(Container& c, Process& p) {
 void Tasks::start_failed(const std::string& id, Error error, Done<pid_t> done) {
   auto t = lookup({id, ""});
   if (!t || t->p.machine.state() != ProcState::kCreated) return done(std::unexpected(error));
-  // The workload could not be exec'd (its exit is already on disk: the monitor records
-  // it before it answers), or its monitor ended before Start (the workload is ours to
-  // reap): the error goes out once that exit is handled, so the caller then sees a
-  // stopped task (ctr deletes only a stopped task after a failed start).
+  // Its monitor ended before Start (the workload, held at its gate, is ours to reap):
+  // the error goes out once that exit is handled, so the caller then sees a stopped task
+  // (ctr deletes only a stopped task after a failed start).
   auto on_disk = runtime_.state(id);
   if (!on_disk || (!on_disk->state.exit_status && on_disk->monitor_alive)) return done(std::unexpected(error));
   t->p.waiters.push_back([done = std::move(done), error](Result<ExitInfo>) { done(std::unexpected(error)); });

@@ -53,10 +53,13 @@ _run_workloads() {
   wait_task_status m-err STOPPED || fail "m-err did not stop"
   wait_task_status m-run RUNNING || fail "m-run not running"
   CTRD_NS=$NS2 wait_task_status m-run2 RUNNING || fail "m-run2 not running"
-  capture cctr task exec --exec-id fill m-run sh -c 'head -c 300000 /dev/zero >/tmp/metrics-fill'
+  # /tmp/metrics-junk is executable and no program: it passes the lookup of its exec's
+  # start and fails its execve (ENOEXEC), an exec_failed start.
+  capture cctr task exec --exec-id fill m-run sh -c \
+    'head -c 300000 /dev/zero >/tmp/metrics-fill; echo junk >/tmp/metrics-junk; chmod +x /tmp/metrics-junk'
   assert_eq 0 "$rc" "exec fill ($err)"
-  capture cctr task exec --exec-id nope m-run /nonexistent/binary
-  assert_ne 0 "$rc" "exec of a missing binary"
+  capture cctr task exec --exec-id nope m-run /tmp/metrics-junk
+  assert_eq 126 "$rc" "exec of a file execve refuses ($err)"
   CTRD_NS=$NS2 wait_task_status m-sig RUNNING || fail "m-sig not running"
   capture cctr_ns "$NS2" task kill -s KILL m-sig; assert_eq 0 "$rc" "kill m-sig ($err)"
   CTRD_NS=$NS2 wait_task_status m-sig STOPPED || fail "m-sig did not stop"
