@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark: `ctr task exec --exec-id X TASK /bin/true` latency into a running task, for
-# reaper, runc and crun, and the floor (a shim that only answers), on a private containerd
-# (test/lib/containerd.sh). Not a test; needs root. See README.md.
+# reaper, runc and crun, and the floors (floor: a shim that only answers; floorrun: one that
+# also forks and execs the process), on a private containerd (test/lib/containerd.sh). Not a
+# test; needs root. See README.md.
 #   bench/ctr-exec.sh [--rounds N] [--build DIR] [--containerd VERSION] [--run-on-disk]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 rounds=30 build=$top/build version=1.6
 
-usage() { sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 source "$here/lib.sh"
 bench_options ctr-exec.sh "$@"
 
@@ -24,7 +25,7 @@ export REAPER_AUDIT_DIR=$tmp/audit
 # reaper's shim logs its time per RPC into containerd's log (read below).
 export REAPER_SHIM_TIMINGS=1
 cleanup() {
-  # The tasks first, through containerd (the floor's socket goes with its Shutdown).
+  # The tasks first, through containerd (a floor's socket goes with its Shutdown).
   if [[ -n ${CTRD_PID:-} ]]; then
     for rt in "${runtimes[@]}"; do remove "task-$rt"; done
   fi
@@ -35,8 +36,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The floor (bench/lib.sh), built into the same build directory if it is not there yet:
-# its task "runs" (`sleep`) until killed, and each exec exits at its Start.
+# The floors (bench/lib.sh), built into the same build directory if not there yet: the
+# floor's task "runs" (`sleep`) until killed and each exec exits at its Start; the
+# physical floor's task and execs are the host's sleep and true, really run.
 bench_floor_build
 
 busybox_rootfs "$tmp/rootfs" || exit 1
@@ -73,7 +75,7 @@ timed_client() {  # timed_client NAME COMMAND...
 
 # One long-running task per runtime (its first exec is the warm-up, not counted); a
 # runtime whose task or warm-up fails is reported unavailable and left out.
-for rt in reaper runc crun floor; do
+for rt in reaper runc crun floor floorrun; do
   bench_missing "$rt" && continue
   : >"$tmp/errors"
   if bench_ctr_run "$rt" -d --rootfs "$tmp/rootfs" "task-$rt" /bin/sleep 1000 &&

@@ -90,6 +90,9 @@ bench_table() {
 
 # The floor: containerd-shim-floor-v2 (bench/floor_shim), a shim that runs nothing and
 # only answers, so that a run against it is what ctr and containerd cost on their own.
+# The physical floor, `floorrun`: the same binary run by the name
+# containerd-shim-floorrun-v2, which also forks and execs each process and nothing else,
+# so that a runtime's distance from it is the shim's own overhead.
 # bench_floor_build: sets $floor to the binary, building it into $build with -Dbench=true
 # when it is not there yet ($FLOOR_SHIM names another one); a failed build is logged in
 # $tmp/floor-build.log and leaves the floor unavailable. Call it before containerd_start.
@@ -103,11 +106,15 @@ bench_floor_build() {
 }
 
 # bench_floor_link: after containerd_start, the floor as runtime io.containerd.floor.v2
-# (containerd finds a runtime's shim on its PATH, whose first entry is the fixture's shim
-# directory).
+# and the physical floor as io.containerd.floorrun.v2 (containerd finds a runtime's shim
+# on its PATH, whose first entry is the fixture's shim directory; the binary's mode
+# follows the name it is run by).
 bench_floor_link() {
-  [[ -x ${floor:-} ]] && ln -sf "$(realpath "$floor")" "$CTRD_SHIM_DIR/containerd-shim-floor-v2"
-  return 0
+  [[ -x ${floor:-} ]] || return 0
+  local name
+  for name in floor floorrun; do
+    ln -sf "$(realpath "$floor")" "$CTRD_SHIM_DIR/containerd-shim-$name-v2"
+  done
 }
 
 # bench_missing RUNTIME: true, with a line saying why, when reaper has no binary or the
@@ -116,20 +123,20 @@ bench_missing() {
   case $1 in
     reaper) [[ -x ${REAPER:-} ]] && return 1
       echo "reaper: unavailable (no binary at ${REAPER:-<unset>})" ;;
-    floor) [[ -x ${floor:-} ]] && return 1
-      echo "floor: unavailable (no floor shim at ${floor:-<unset>}$(
+    floor | floorrun) [[ -x ${floor:-} ]] && return 1
+      echo "$1: unavailable (no floor shim at ${floor:-<unset>}$(
         [[ -s $tmp/floor-build.log ]] && echo "; $(tail -n 3 "$tmp/floor-build.log" | tr -s '\n' ' ')"))" ;;
     *) return 1 ;;
   esac
 }
 
-# bench_ctr_run RUNTIME CTR-RUN-ARGS...: `ctr run` as cctr_run does it, the floor
+# bench_ctr_run RUNTIME CTR-RUN-ARGS...: `ctr run` as cctr_run does it, the floors
 # included, with a bound on the whole command (a hanging shim must not hang the
 # benchmark); ctr's errors are appended to $tmp/errors.
 bench_ctr_run() {
   local -a flags
-  if [[ $1 == floor ]]; then
-    flags=(--runtime io.containerd.floor.v2)
+  if [[ $1 == floor || $1 == floorrun ]]; then
+    flags=(--runtime "io.containerd.$1.v2")
   else
     mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
   fi
@@ -138,12 +145,21 @@ bench_ctr_run() {
     </dev/null >/dev/null 2>>"$tmp/errors"
 }
 
-# bench_floor_distance: after bench_table, reaper's distance from the floor's median and
-# the floor's ratio to crun's (the caller's med array); nothing without reaper or floor.
+# bench_floor_distance: after bench_table, reaper's distance from each floor's median and
+# that floor's ratio to crun's (the caller's med array): `reaper - floor` is the shim's
+# share plus the process's cost, `reaper - floorrun` the shim's own overhead above the
+# physical minimum, `floorrun - floor` what running the process costs at the least.
+# Nothing for a floor (or reaper) that is unavailable.
 bench_floor_distance() {
-  [[ -n ${med[reaper]:-} && -n ${med[floor]:-} ]] || return 0
-  awk -v a="${med[reaper]}" -v f="${med[floor]}" -v c="${med[crun]:-0}" 'BEGIN {
-    printf "reaper - floor: %.1f ms (median); floor/crun %s\n", a - f, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
+  local f
+  for f in floor floorrun; do
+    [[ -n ${med[reaper]:-} && -n ${med[$f]:-} ]] || continue
+    awk -v a="${med[reaper]}" -v f="${med[$f]}" -v c="${med[crun]:-0}" -v n="$f" 'BEGIN {
+      printf "reaper - %s: %.1f ms (median); %s/crun %s\n", n, a - f, n, (c > 0) ? sprintf("%.2f", f / c) : "n/a" }'
+  done
+  [[ -n ${med[floor]:-} && -n ${med[floorrun]:-} ]] || return 0
+  awk -v r="${med[floorrun]}" -v f="${med[floor]}" 'BEGIN {
+    printf "floorrun - floor: %.1f ms (median; the least a process costs here)\n", r - f }'
 }
 
 # bench_shim_share LOG: reaper's shim per RPC, from the lines its REAPER_SHIM_TIMINGS=1

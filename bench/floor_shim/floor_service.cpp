@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -10,6 +13,7 @@
 #include "core/oci_spec.hpp"
 #include "core/state_store.hpp"
 #include "events.pb.h"
+#include "floor_process.hpp"
 #include "shim.pb.h"
 #include "shim/proto_util.hpp"
 #include "shim/task_events.hpp"
@@ -25,6 +29,10 @@ using reaper::ttrpc::Status;
 namespace {
 
 uint32_t own_pid() { return static_cast<uint32_t>(::getpid()); }
+
+void close_io(std::array<reaper::UniqueFd, 3>& io) {
+  for (auto& fd : io) fd.reset();
+}
 
 template <class M>
 void ok(Reply& reply, const M& m) {
@@ -84,27 +92,68 @@ FloorService::Process* FloorService::lookup(Request& req, const std::string& pay
   return p;
 }
 
-// Opens the process's stdio as a shim must; false once the reply says why not.
+// Opens the process's stdio as a shim must (p.io[0..2]: stdin, stdout, stderr); false
+// once the reply says why not.
 bool FloorService::open_io(Process& p, Reply& reply) {
   const std::pair<const std::string*, int> stdio[] = {
       {&p.stdin_path, O_RDONLY | O_NONBLOCK}, {&p.stdout_path, O_RDWR}, {&p.stderr_path, O_RDWR}};
-  for (const auto& [path, flags] : stdio) {
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& [path, flags] = stdio[i];
     if (path->empty() || path->front() != '/') continue;
     auto fd = reaper::files::open(*path, flags);
     if (!fd) {
       refuse(reply, Code::Unknown, "floor shim: " + fd.error().describe());
-      p.io.clear();
+      close_io(p.io);
       return false;
     }
-    p.io.push_back(std::move(*fd));
+    p.io[i] = std::move(*fd);
   }
   return true;
+}
+
+// The pid containerd is told: the process's once the physical floor runs one, else the
+// daemon's own.
+uint32_t FloorService::pid_of(const Process& p) const {
+  return physical_ && p.pid > 0 ? static_cast<uint32_t>(p.pid) : own_pid();
+}
+
+// The physical floor's Start: the process forked and exec'd, watched through its pidfd;
+// false once the reply says why not (the process then ends with status 255, as a failed
+// launch does).
+bool FloorService::run(Process& p, const std::string& exec_id, Reply& reply) {
+  auto child = spawn(p.command, p.io);
+  close_io(p.io);  // the process has its own copies; ours would delay its readers' end of file
+  if (!child) {
+    refuse(reply, Code::Unknown, "floor shim: " + child.error().describe());
+    exit(p, exec_id, 255);
+    return false;
+  }
+  p.pid = child->pid;
+  children_[child->pid] = reaper::shim::watch_process_end(
+      io_, std::move(child->pidfd), [this, pid = child->pid, exec_id] { ended(pid, exec_id); });
+  return true;
+}
+
+// A child of the physical floor has ended: reaped, and its exit recorded if its process
+// is still known (an exec id may have been deleted, or reused by a later exec).
+void FloorService::ended(pid_t pid, const std::string& exec_id) {
+  uint32_t status = reap(pid);
+  children_.erase(pid);
+  Process* p = find(id_, exec_id);
+  if (p && p->pid == pid && !p->exited) exit(*p, exec_id, status);
+  if (exec_id.empty()) {
+    // No pid namespace ends the execs with the init: the floor does what it would.
+    for (auto& [id, exec] : execs_) {
+      if (exec.pid > 0 && !exec.exited) ::kill(exec.pid, SIGKILL);
+    }
+  }
+  if (stopping_ && children_.empty()) stop_();
 }
 
 // The exit of a process: its stdio closes (the client's readers see the end), the
 // pending Waits are answered, then TaskExit goes out.
 void FloorService::exit(Process& p, const std::string& exec_id, uint32_t status) {
-  p.io.clear();
+  close_io(p.io);
   p.exited = true;
   p.exit_status = status;
   p.exited_ns = reaper::now_ns();
@@ -116,7 +165,7 @@ void FloorService::exit(Process& p, const std::string& exec_id, uint32_t status)
   events::TaskExit ev;
   ev.set_container_id(id_);
   ev.set_id(exec_id.empty() ? id_ : exec_id);
-  ev.set_pid(own_pid());
+  ev.set_pid(pid_of(p));
   ev.set_exit_status(status);
   reaper::shim::set_time(ev.mutable_exited_at(), p.exited_ns);
   reaper::shim::publish(publisher_, ev);
@@ -129,11 +178,17 @@ void FloorService::create(const std::string& payload, Reply& reply) {
   init_.stdin_path = req.stdin();
   init_.stdout_path = req.stdout();
   init_.stderr_path = req.stderr();
+  if (physical_) {
+    auto spec = reaper::oci::load_bundle_spec(req.bundle());
+    if (!spec) return refuse(reply, Code::InvalidArgument, "floor shim: " + spec.error().describe());
+    if (spec->process.args.empty()) return refuse(reply, Code::InvalidArgument, "floor shim: process.args is empty");
+    init_.command = std::move(spec->process);
+  }
   if (!open_io(init_, reply)) return;
   created_ = true;
   id_ = req.id();
   bundle_ = req.bundle();
-  long_running_ = runs_until_killed(bundle_);
+  long_running_ = !physical_ && runs_until_killed(bundle_);
   events::TaskCreate ev;
   ev.set_container_id(id_);
   ev.set_bundle(bundle_);
@@ -156,25 +211,26 @@ void FloorService::start(const std::string& payload, Reply& reply) {
     // A launch that failed: the exec ends there, and its Waits are answered.
     return exit(*p, req.exec_id(), 255);
   }
+  if (physical_ && !run(*p, req.exec_id(), reply)) return;
   p->started = true;
-  publish_started(req.exec_id());
+  publish_started(req.exec_id(), pid_of(*p));
   task::StartResponse resp;
-  resp.set_pid(own_pid());
+  resp.set_pid(pid_of(*p));
   ok(reply, resp);
-  if (!req.exec_id().empty() || !long_running_) exit(*p, req.exec_id(), 0);
+  if (!physical_ && (!req.exec_id().empty() || !long_running_)) exit(*p, req.exec_id(), 0);
 }
 
-void FloorService::publish_started(const std::string& exec_id) {
+void FloorService::publish_started(const std::string& exec_id, uint32_t pid) {
   if (exec_id.empty()) {
     events::TaskStart ev;
     ev.set_container_id(id_);
-    ev.set_pid(own_pid());
+    ev.set_pid(pid);
     return reaper::shim::publish(publisher_, ev);
   }
   events::TaskExecStarted ev;
   ev.set_container_id(id_);
   ev.set_exec_id(exec_id);
-  ev.set_pid(own_pid());
+  ev.set_pid(pid);
   reaper::shim::publish(publisher_, ev);
 }
 
@@ -187,7 +243,15 @@ void FloorService::exec(const std::string& payload, Reply& reply) {
   if (execs_.contains(req.exec_id())) {
     return refuse(reply, Code::AlreadyExists, "id " + req.exec_id() + ": already exists");
   }
+  reaper::oci::Process command;
+  if (physical_) {
+    auto spec = reaper::oci::parse_process(req.spec().value());
+    if (!spec) return refuse(reply, Code::InvalidArgument, "floor shim: exec spec: " + spec.error().describe());
+    if (spec->args.empty()) return refuse(reply, Code::InvalidArgument, "floor shim: exec spec: args is empty");
+    command = std::move(*spec);
+  }
   Process& p = execs_[req.exec_id()];
+  p.command = std::move(command);
   p.stdin_path = req.stdin();
   p.stdout_path = req.stdout();
   p.stderr_path = req.stderr();
@@ -216,8 +280,9 @@ void FloorService::state(const std::string& payload, Reply& reply) {
   task::StateResponse resp;
   resp.set_id(req.exec_id().empty() ? id_ : req.exec_id());
   resp.set_bundle(bundle_);
-  // An exec has no pid before its Start; the init has one from Create.
-  resp.set_pid(p->started || req.exec_id().empty() ? own_pid() : 0);
+  // An exec has no pid before its Start; the init has one from Create (the physical
+  // floor's init: the daemon's, until its process runs).
+  resp.set_pid(p->started || req.exec_id().empty() ? pid_of(*p) : 0);
   namespace types = containerd::v1::types;
   resp.set_status(p->exited ? types::STOPPED : p->started ? types::RUNNING : types::CREATED);
   resp.set_exit_status(p->exit_status);
@@ -227,13 +292,22 @@ void FloorService::state(const std::string& payload, Reply& reply) {
 }
 
 // Signal 0 only checks that the process is there; any other signal ends it, as SIGKILL
-// would. The init may be killed before its Start (it then exits); an exec may not.
+// would, or, in the physical floor, is sent to the running process, whose end is then
+// its exit (it is not reaped before that, so its pid is still its own). The init may
+// be killed before its Start (it then exits); an exec may not.
 void FloorService::kill(const std::string& payload, Reply& reply) {
   task::KillRequest req;
   Process* p = lookup(req, payload, reply);
   if (!p) return;
   if (p->exited) return refuse(reply, Code::NotFound, "process already finished");
   if (!p->started && !req.exec_id().empty()) return refuse(reply, Code::FailedPrecondition, "process not created");
+  if (physical_ && p->started) {
+    if (::kill(p->pid, static_cast<int>(req.signal())) != 0) {
+      return refuse(reply, errno == EINVAL ? Code::InvalidArgument : Code::Unknown,
+                    std::string("floor shim: kill: ") + std::strerror(errno));
+    }
+    return ok_empty(reply);
+  }
   ok_empty(reply);
   if (req.signal() != 0) exit(*p, req.exec_id(), 128 + req.signal());
 }
@@ -245,12 +319,12 @@ void FloorService::remove(const std::string& payload, Reply& reply) {
   if (p->started && !p->exited) return refuse(reply, Code::FailedPrecondition, "cannot delete a running process");
   int64_t exited_ns = p->exited ? p->exited_ns : reaper::now_ns();
   task::DeleteResponse resp;
-  resp.set_pid(p->started || req.exec_id().empty() ? own_pid() : 0);
+  resp.set_pid(p->started || req.exec_id().empty() ? pid_of(*p) : 0);
   resp.set_exit_status(p->exit_status);
   reaper::shim::set_time(resp.mutable_exited_at(), exited_ns);
   // A process deleted before it ran leaves no exit to wait for, and its stdio closes.
   for (auto& waiter : p->waiters) refuse(waiter, Code::NotFound, "process deleted");
-  p->io.clear();
+  close_io(p->io);
   if (!req.exec_id().empty()) {
     execs_.erase(req.exec_id());
     return ok(reply, resp);
@@ -263,7 +337,7 @@ void FloorService::remove(const std::string& payload, Reply& reply) {
   events::TaskDelete ev;
   ev.set_container_id(id_);
   ev.set_id(id_);
-  ev.set_pid(own_pid());
+  ev.set_pid(pid_of(*p));
   ev.set_exit_status(p->exit_status);
   reaper::shim::set_time(ev.mutable_exited_at(), exited_ns);
   reaper::shim::publish(publisher_, ev);
@@ -273,14 +347,20 @@ void FloorService::remove(const std::string& payload, Reply& reply) {
 void FloorService::connect(Reply& reply) {
   task::ConnectResponse resp;
   resp.set_shim_pid(own_pid());
-  resp.set_task_pid(created_ && !deleted_ ? own_pid() : 0);
+  resp.set_task_pid(created_ && !deleted_ ? pid_of(init_) : 0);
   ok(reply, resp);
 }
 
-// As a real shim's: the daemon ends only when it serves no task any more.
+// As a real shim's: the daemon ends only when it serves no task any more (and, in the
+// physical floor, once its last child is reaped: an exec killed at the init's end may
+// not be yet).
 void FloorService::shutdown(Reply& reply) {
   ok_empty(reply);
   if (created_ && !deleted_) return;
+  if (!children_.empty()) {
+    stopping_ = true;
+    return;
+  }
   stop_();
 }
 

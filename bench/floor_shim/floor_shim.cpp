@@ -13,6 +13,11 @@
 // Start. The time `ctr run --rm ID /bin/true`, or `ctr task exec ... /bin/true` into a
 // `sleep` task, takes against it is what containerd and ctr cost on their own: a real
 // runtime's distance from it is the shim's share plus the process's.
+//
+// The same binary installed as containerd-shim-floorrun-v2 (the mode follows the name
+// it was run by) is the physical floor: it really runs each process, with nothing a
+// runtime could leave out (floor_process.hpp), so that a real runtime's distance from
+// it is the shim's own overhead, without the machine's price of a fork and an exec.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,10 +43,16 @@ namespace {
 
 struct Flags {
   std::string ns, address, id, action;
+  bool physical = false;  // run as containerd-shim-floorrun-v2
 };
+
+constexpr std::string_view kPhysicalName = "containerd-shim-floorrun-v2";
 
 Flags parse(int argc, char** argv) {
   Flags f;
+  std::string_view self = argc > 0 ? argv[0] : "";
+  if (auto slash = self.rfind('/'); slash != std::string_view::npos) self.remove_prefix(slash + 1);
+  f.physical = self == kPhysicalName;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a.empty() || a[0] != '-') {
@@ -72,7 +83,7 @@ int serve(int listening_fd, const Flags& f) {
   });
   // The connections close once their replies are written; the loop stops once the queued
   // events are out (the publisher's own connection to containerd would keep it running).
-  floor_shim::FloorService floor(publisher, [&] {
+  floor_shim::FloorService floor(publisher, io, f.physical, [&] {
     server.close();
     publisher.flush([&io] { io.stop(); });
   });
@@ -86,7 +97,7 @@ int start(const Flags& f) {
   char drain[4096];
   while (::read(STDIN_FILENO, drain, sizeof drain) > 0) {
   }
-  std::string path = "/run/containerd/s/floor-" + reaper::sha256_hex(f.address + "/" + f.ns + "/" + f.id).substr(0, 32);
+  std::string path = std::string("/run/containerd/s/") + (f.physical ? "floorrun-" : "floor-") + reaper::sha256_hex(f.address + "/" + f.ns + "/" + f.id).substr(0, 32);
   ::mkdir("/run/containerd/s", 0711);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -127,6 +138,7 @@ int main(int argc, char** argv) {
   Flags f = parse(argc, argv);
   if (f.action == "start") return start(f);
   if (f.action == "delete") return remove_action();
-  std::fprintf(stderr, "containerd-shim-floor-v2: benchmark floor; actions: start, delete\n");
+  std::fprintf(stderr, "containerd-shim-floor-v2 (or, to run the processes, %s): benchmark floor; actions: start, delete\n",
+               kPhysicalName.data());
   return 2;
 }

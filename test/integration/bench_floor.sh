@@ -1,0 +1,62 @@
+# The benchmarks' physical floor (bench/floor_shim run as containerd-shim-floorrun-v2,
+# bench/README.md): it really runs each process, init and exec, with its stdio, cwd and
+# env, reports its real exit status, sends Kill's real signal and leaves nothing behind;
+# bench/ctr-run.sh and bench/ctr-exec.sh, one round each, print its line and figures.
+# Needs the floor shim (-Dbench=true, as CI builds); a build without it skips.
+# test-timeout: 180
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
+
+FLOOR_BIN=$BUILD/bench/floor_shim/containerd-shim-floor-v2
+
+_floor_built() {
+  [[ -x $FLOOR_BIN ]] && return 0
+  echo "SKIP: $FLOOR_BIN not built (meson configure -Dbench=true)"
+  return 1
+}
+
+# frun [FLAG...] ID CMD...: ctr run through the physical floor, each FLAG one word
+# (--env=NAME=VALUE); the empty rootfs is ignored: it runs the host's programs.
+frun() {
+  local -a flags=()
+  while [[ $1 == -* ]]; do flags+=("$1"); shift; done
+  cctr run --fifo-dir "$CTRD_FIFO" --runtime io.containerd.floorrun.v2 --env "PATH=$CTRD_DEFAULT_PATH" \
+    "${flags[@]}" --rootfs "$ROOTFS" "$@"
+}
+
+test_floorrun_runs_processes_with_their_stdio_and_real_status() {
+  _floor_built || return 0
+  shim_up
+  ln -s "$FLOOR_BIN" "$CTRD_SHIM_DIR/containerd-shim-floorrun-v2"
+  capture frun --rm --env=FLOORTEST=env f1 sh -c 'echo "out $PWD $FLOORTEST"; echo err >&2; exit 3'
+  assert_eq 3 "$rc" "ctr run's status: the process's (stderr: $err)"
+  assert_eq "out / env" "$out" "the process's stdout"
+  assert_contains "$err" "err" "the process's stderr"
+
+  capture frun -d f2 sleep 1000
+  assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
+  local pid; pid=$(task_pid f2)
+  assert_eq "sleep 1000" "$(proc_cmdline "$pid")" "the task's pid runs the task"
+  capture cctr task exec --fifo-dir "$CTRD_FIFO" --exec-id e1 f2 sh -c 'echo exec; exit 5'
+  assert_eq 5 "$rc" "ctr task exec's status: the exec's (stderr: $err)"
+  assert_eq "exec" "$out" "the exec's stdout"
+  capture cctr task kill -s TERM f2
+  assert_eq 0 "$rc" "task kill (stderr: $err)"
+  wait_task_status f2 STOPPED || fail "f2 not STOPPED after SIGTERM"
+  capture cctr task delete f2
+  assert_contains "$err" "143" "task delete's report of the exit status (128 + SIGTERM)"
+  cctr container delete f2 || fail "container delete"
+  wait_no_shim_pids || fail "the floor's daemon or a process of it was left"
+}
+
+test_ctr_benchmarks_print_the_physical_floor() {
+  _floor_built || return 0
+  local script
+  for script in ctr-run ctr-exec; do
+    capture nice bash "$TOP/bench/$script.sh" --rounds 1 --build "$BUILD"
+    [[ $rc -eq 0 ]] || fail "$script.sh (rc $rc):"$'\n'"$out"$'\n'"$err"
+    grep -qE '^floorrun +[0-9]+\.[0-9]( +[0-9]+\.[0-9]){3}$' <<<"$out" || fail "$script.sh: no floorrun row:"$'\n'"$out"
+    grep -qE '^reaper - floorrun: -?[0-9]+\.[0-9] ms \(median\); floorrun/crun [0-9]+\.[0-9]{2}$' <<<"$out" ||
+      fail "$script.sh: no reaper - floorrun line:"$'\n'"$out"
+    grep -qE '^floorrun - floor: -?[0-9]+\.[0-9] ms' <<<"$out" || fail "$script.sh: no floorrun - floor line:"$'\n'"$out"
+  done
+}
