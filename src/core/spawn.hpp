@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/error.hpp"
@@ -27,6 +28,9 @@ struct Spawned {
   UniqueFd pidfd;   // readable once the process has exited
   UniqueFd status;  // the child's status pipe (read end)
   UniqueFd gate;    // write end of the start gate (gated spawns only)
+  // The child's stack, its argv and environment: the child runs in our memory until its
+  // execve (spawn.cpp), so this is kept until it has exec'd or been reaped.
+  std::shared_ptr<void> memory;
 };
 
 // Why an exec failed: errno, the message the workload printed on its stderr, and the
