@@ -207,6 +207,30 @@ _sleeper() {  # _sleeper ID [FLAGS...]: a detached `sleep 1000` container, RUNNI
   wait_task_status "$id" RUNNING || fail "$id not RUNNING"
 }
 
+# A container's monitor keeps none of its shim's fds (closed over the gaps between the
+# ones it needs): no socket, no FIFO or file of the pod's other container, nothing but
+# /dev/null, its pipes and pidfds, and files of its own container and group. A FIFO held
+# here would keep a reader from ever seeing EOF.
+test_monitor_keeps_none_of_the_shims_fds() {
+  shim_up
+  local g="io.containerd.reaper.v2.group=monfds-$$"
+  _sleeper mf1 --annotation "$g"
+  _sleeper mf2 --annotation "$g"
+  local monitor fd target bad="" n=0
+  monitor=$(sed -n 's/.*"monitorPid": *\([0-9]*\).*/\1/p' "$REAPER_ROOT/$CTRD_NS/mf2/state.json")
+  [[ -n $monitor ]] && pid_alive "$monitor" || fail "mf2's monitor not found"
+  for fd in /proc/"$monitor"/fd/*; do
+    target=$(readlink "$fd") || continue
+    ((n++))
+    case $target in
+      /dev/null | pipe:* | anon_inode:\[pidfd\] | "$REAPER_ROOT/$CTRD_NS/mf2/"* | "$REAPER_OVERLAY_ROOT/"*) ;;
+      *) bad+="${fd##*/} -> $target"$'\n' ;;
+    esac
+  done
+  ((n >= 5)) || fail "only $n fds read for monitor $monitor"
+  [[ -z $bad ]] || fail "monitor $monitor holds fds it does not need:"$'\n'"$bad"
+}
+
 test_exec_output_and_exit_status() {
   shim_up
   _sleeper ex1
