@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/text-order/order.py FUNCTIONS HITS_DIR OUT: writes lld's --symbol-ordering-file from
-the profiles of bench/text-order/profile.sh: the functions every monitor ran, then those
-every shim daemon ran, each in the order of FUNCTIONS ("ADDRESS NAME", the profiled
+the profiles of bench/text-order/profile.sh: the functions every monitor ran (with its
+workload's child, which runs in the monitor's memory until its exec), then those every shim
+daemon ran, each in the order of FUNCTIONS ("ADDRESS NAME", the profiled
 binary's own layout, which keeps a library's neighbours together)."""
 import glob
 import os
@@ -23,7 +24,7 @@ def main():
             hit |= {int(x, 16) for x in open(path)}
         return hit
 
-    monitor, shim = ran("monitor"), ran("shim")
+    monitor, shim = ran("monitor") | ran("workload"), ran("shim")
     if not monitor or not shim:
         sys.exit("order.py: no profile of a monitor or of a shim")
     seen, lines = set(), []

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Rewrites src/text-order.txt, the hot-first layout of the reaper binary's text (docs/shim.md,
 # "Memory"). Links an unstripped copy of BUILD's reaper, then runs it as the shim of a private
-# containerd 1.6 twice under gdb (gdb_profile.py: a one-shot breakpoint on every function):
-# once following the shim daemons, once following each daemon's first monitor, through
+# containerd 1.6 three times under gdb (gdb_profile.py: a one-shot breakpoint on every
+# function): following the shim daemons, each daemon's first monitor, and that monitor's
+# workload child up to its exec (it runs in the monitor's memory), through
 # `ctr run --rm /bin/true`, `ctr run -d sleep`, task ls, ps, two execs, metrics, pause,
-# resume, kill, delete. The functions that ran, the monitors' first, become the
-# ordering file. Needs root and gdb; about 3 minutes. Rebuild afterwards. check.sh (run by
+# resume, kill, delete. The functions that ran, the monitors' (and workloads') first,
+# become the ordering file. Needs root and gdb; about 5 minutes. Rebuild afterwards. check.sh (run by
 # the suite) fails once more than a few percent of the listed names have gone from the binary.
 #   bench/text-order/profile.sh [BUILD_DIR]
 set -uo pipefail
@@ -65,7 +66,7 @@ stopped() {
   done
   return 1
 }
-for mode in shim monitor; do
+for mode in shim monitor workload; do
   export TEXT_ORDER_MODE=$mode
   containerd_start 1.6 --no-cri >/dev/null || exit 1
   scenario || { echo "profile.sh: the $mode run failed; gdb's log:" >&2; tail -n 20 "$tmp/gdb.log" >&2; exit 1; }

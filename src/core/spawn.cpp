@@ -14,9 +14,11 @@
 
 #include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/credentials.hpp"
+#include "core/files.hpp"
 
 namespace reaper {
 namespace {
@@ -296,14 +298,22 @@ int child_entry(void* arg) {
 // It needs a single-threaded caller (reaper's monitors and CLIs are): another thread
 // could allocate meanwhile, and glibc would make the child's setuid reach the caller's
 // threads. Sanitizer runtimes keep per-thread state (allocator caches, fake stacks) that
-// two processes must not share while both run. In either case the child is a fork.
+// two processes must not share while both run, and a debugger's breakpoints in a traced
+// caller's code would trap the child, which nobody traces. In these cases it is a fork.
+bool traced() {
+  auto status = files::read("/proc/self/status");
+  if (!status) return false;
+  auto at = status->find("\nTracerPid:");
+  return at != std::string::npos && std::atoi(status->c_str() + at + 11) != 0;
+}
+
 pid_t clone_child(ChildStart& start) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   constexpr bool sanitized = true;
 #else
   constexpr bool sanitized = false;
 #endif
-  if (sanitized || !__libc_single_threaded) {
+  if (sanitized || !__libc_single_threaded || traced()) {
     pid_t pid = ::fork();
     if (pid == 0) child_entry(&start);
     return pid;
