@@ -41,7 +41,8 @@ struct ExecFailure {
   int exit_status = 0;
 };
 
-// Forks the workload and waits until it is set up. With `gated`, the child then holds
+// Starts the workload's child (a clone that shares our memory until its execve, or a
+// fork: spawn.cpp says when) and waits until it is set up. With `gated`, the child then holds
 // before execve until open_gate(); otherwise it execs at once. A setup failure
 // (credentials, cwd, rlimits, an executable that is missing or not executable) is
 // returned as an error and the child is reaped.
