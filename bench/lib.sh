@@ -168,8 +168,9 @@ bench_floor_distance() {
 # address printed, exit -> Wait from the recorded exit to the Wait reply (the Wait RPC's
 # own time is the process's life), the median of each and how many calls a run makes;
 # their sum, weighted by the calls, is the shim's share of reaper's median. The daemon's
-# start-up (spawned by `start` -> serving) overlaps `start`'s end and containerd's connect,
-# so it is shown but not summed. Nothing without reaper.
+# start-up (forked by `start` -> serving) overlaps `start`'s end and containerd's connect,
+# so it is shown but not summed (what of it outlasts `start` delays the first Create unseen:
+# that request waits in the socket until the daemon serves). Nothing without reaper.
 bench_shim_share() {
   local log=$1
   [[ -n ${med[reaper]:-} ]] || return 0

@@ -6,8 +6,10 @@
 
 namespace reaper::shim {
 
-// `start`: make sure a daemon serves this container's pod; print its address.
-int start_action(Options opts, const std::string& self_path);
+// `start`: make sure a daemon serves this container's pod (forking it from this process if
+// none does); print its address. `action_arg`: the word `start` in argv, which the daemon
+// rewrites to `serve` on its command line.
+int start_action(Options opts, char* action_arg);
 // `delete`: clean up container opts.id after its shim went away; print a DeleteResponse.
 int delete_action(const Options& opts);
 // `-info`: print a RuntimeInfo.

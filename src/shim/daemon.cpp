@@ -46,7 +46,7 @@ void reap_children(TaskService& tasks) {
 
 }  // namespace
 
-int serve(const Options& opts) {
+int serve(const Options& opts, std::int64_t forked_ns) {
   ::signal(SIGPIPE, SIG_IGN);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   log_to_bundle_fifo();
@@ -101,11 +101,9 @@ int serve(const Options& opts) {
 
   log::debug("serving {} for namespace {}", server.path(), opts.ns);
   if (timings_enabled()) {
-    const char* forked = std::getenv(kForkedEnv);
     log::info("daemon: serving {} us after start forked it, {} us after main()",
-              forked ? (monotonic_ns() - std::atoll(forked)) / 1000 : -1, (monotonic_ns() - main_ns()) / 1000);
+              forked_ns ? (monotonic_ns() - forked_ns) / 1000 : -1, (monotonic_ns() - main_ns()) / 1000);
   }
-  ::unsetenv(kForkedEnv);  // not for the workloads
   // One failing completion handler must not take down every container of the pod.
   for (;;) {
     try {

@@ -15,6 +15,12 @@ struct Options {
   bool debug = false;
 };
 
+// TTRPC_ADDRESS as a socket path: containerd may write it as unix://PATH.
+inline std::string ttrpc_socket_path(std::string address) {
+  if (address.starts_with("unix://")) address.erase(0, 7);
+  return address;
+}
+
 // Containers of namespace `ns` are kept under <root>/<ns> (root: REAPER_ROOT from the
 // environment or reaper.conf, else /run/reaper), where `reaper list` sees them too.
 std::string state_root(const std::string& ns);

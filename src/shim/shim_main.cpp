@@ -37,14 +37,16 @@ int main(int argc, char** argv) {
   Options o;
   bool version = false, info = false;
   std::string action;
+  char* action_arg = nullptr;  // where the action word lies in argv (start rewrites it)
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") {
-      if (i + 1 < argc) action = argv[i + 1];
+      if (i + 1 < argc) action = action_arg = argv[i + 1];
       break;
     }
     if (arg.size() < 2 || arg[0] != '-') {
       action = arg;
+      action_arg = argv[i];
       break;
     }
     arg.remove_prefix(arg[1] == '-' ? 2 : 1);
@@ -71,19 +73,13 @@ int main(int argc, char** argv) {
     else if (name == "help" || name == "h") return usage(stdout, 0);
     else if (!has_value && i + 1 < argc && argv[i + 1][0] != '-' && !is_action(argv[i + 1])) ++i;
   }
-  if (const char* t = std::getenv("TTRPC_ADDRESS")) {
-    o.ttrpc_address = t;
-    if (o.ttrpc_address.starts_with("unix://")) o.ttrpc_address.erase(0, 7);
-  }
+  if (const char* t = std::getenv("TTRPC_ADDRESS")) o.ttrpc_address = ttrpc_socket_path(t);
   if (version) {
     fmt::print("{}\n", version_string());
     return 0;
   }
   if (info) return info_action();
-  if (action == "start") {
-    std::string_view self = argv[0];
-    return start_action(o, self.find('/') != std::string_view::npos ? std::string(self) : "/proc/self/exe");
-  }
+  if (action == "start") return start_action(o, action_arg);
   if (action == "delete") return delete_action(o);
   if (action == "serve") return serve(o);
   if (action == "help") return usage(stdout, 0);

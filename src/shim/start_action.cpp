@@ -1,5 +1,6 @@
 #include <fcntl.h>
-#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -10,17 +11,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "core/files.hpp"
 #include "core/log.hpp"
 #include "core/oci_spec.hpp"
 #include "shim/actions.hpp"
+#include "shim/daemon.hpp"
 #include "shim/socket_address.hpp"
 #include "shim/start_input.hpp"
 #include "shim/timings.hpp"
-
-extern char** environ;
 
 namespace reaper::shim {
 namespace {
@@ -65,84 +64,76 @@ void adjust_oom_score(pid_t daemon) {
   }
 }
 
-// With REAPER_SHIM_TIMINGS=1: the action's own time into the bundle's log FIFO, which
-// containerd opens before it runs `start` and copies into its log (stdout and stderr are
-// the address containerd reads, so nothing else may be printed there).
-void log_start_timing(std::int64_t forked_ns) {
-  std::int64_t done = monotonic_ns();
+// One line into the bundle's log FIFO, which containerd opens before it runs `start` and
+// copies into its log (stdout and stderr are the address containerd reads, so nothing
+// else may be printed there).
+void log_line(const std::string& line) {
   int fd = ::open("log", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return;
-  std::string line = fmt::format("containerd-shim-reaper-v2: start: address printed {} us after main(){}\n",
-                                 (done - main_ns()) / 1000,
-                                 forked_ns ? fmt::format(", daemon forked at {} us", (forked_ns - main_ns()) / 1000)
-                                           : std::string(", daemon already running"));
   ssize_t ignored = ::write(fd, line.data(), line.size());
   (void)ignored;
   ::close(fd);
 }
 
-// The daemon: `SELF ... -socket PATH serve` in its own session, the listening socket as its
-// fd 3, /dev/null as 0-2 (start completes only when containerd's pipes reach EOF), every
-// other fd of ours closed by close-on-exec. posix_spawn: glibc clones with CLONE_VM |
-// CLONE_VFORK, so `start` is held only until the exec and its page tables are not copied
-// (a fork here cost half a millisecond, and copy-on-write faults after it). By the path
-// containerd used, so the daemon's name (comm) is the shim's own.
-Result<pid_t> spawn_daemon(const Options& opts, const std::string& path, const std::string& self_path,
-                           int listening_fd, std::int64_t forked_ns) {
-  std::vector<std::string> args = {"containerd-shim-reaper-v2", "-namespace", opts.ns, "-id", opts.id,
-                                   "-address", opts.address, "-publish-binary", opts.publish_binary,
-                                   "-socket", path};
-  if (opts.debug) args.push_back("-debug");
-  args.push_back("serve");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string forked = forked_ns ? fmt::format("{}={}", kForkedEnv, forked_ns) : std::string();
-  std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) envp.push_back(*e);
-  if (!forked.empty()) envp.push_back(forked.data());
-  envp.push_back(nullptr);
+// With REAPER_SHIM_TIMINGS=1: the action's own time.
+void log_start_timing(std::int64_t forked_ns) {
+  log_line(fmt::format("containerd-shim-reaper-v2: start: address printed {} us after main(){}\n",
+                       (monotonic_ns() - main_ns()) / 1000,
+                       forked_ns ? fmt::format(", daemon forked at {} us", (forked_ns - main_ns()) / 1000)
+                                 : std::string(", daemon already running")));
+}
 
-  // dup2 onto itself would leave close-on-exec set: lift the socket above 3 first.
-  UniqueFd lifted;
-  if (listening_fd == 3) {
-    lifted = UniqueFd(::fcntl(listening_fd, F_DUPFD_CLOEXEC, 4));
-    if (!lifted) return sys_error("dup listening socket");
-    listening_fd = lifted.get();
+// The forked child's fds as a daemon's: /dev/null as 0-2 (start completes only when
+// containerd's pipes reach EOF), the listening socket as 3, nothing else (not the start
+// lock, which would stay held while the daemon lives). Whatever the numbering: the socket
+// is first lifted above 3. Plain fds: close_range ends them all, and a failure ends the child.
+Result<void> daemon_fds(int listening_fd) {
+  int lifted = ::fcntl(listening_fd, F_DUPFD_CLOEXEC, 4);
+  if (lifted < 0) return sys_error("dup listening socket");
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) return sys_error("open /dev/null");
+  for (int n = 0; n < 3; ++n)  // dup2 onto itself would leave close-on-exec set
+    if ((n == null ? ::fcntl(n, F_SETFD, 0) : ::dup2(null, n)) < 0) return sys_error("/dev/null as stdio");
+  if (::dup2(lifted, 3) < 0) return sys_error("listening socket as fd 3");
+  if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) return sys_error("close_range");
+  return {};
+}
+
+// The daemon: this process forked, no exec. The child has our image with its start-up
+// done, so it serves about as soon as the fork returns (an exec of the binary cost another
+// millisecond or more, while containerd's Create already waited in the socket). It takes
+// its own session, the fds above, the shim's name as its comm and `serve` in place of
+// `start` on its command line (the same length: argv is rewritten in place), and never
+// returns here: it exits with serve()'s status.
+Result<pid_t> fork_daemon(Options opts, const std::string& path, char* action_arg, int listening_fd,
+                          std::int64_t forked_ns) {
+  pid_t pid = ::fork();
+  if (pid < 0) return sys_error("fork the daemon");
+  if (pid > 0) return pid;
+  if (auto ok = daemon_fds(listening_fd); !ok || ::setsid() < 0) {
+    log_line(fmt::format("containerd-shim-reaper-v2: start: daemon set-up: {}\n",
+                         ok ? std::string(std::strerror(errno)) : ok.error().describe()));
+    ::_exit(1);
   }
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  ::posix_spawnattr_init(&attr);
-  ::posix_spawn_file_actions_init(&actions);
-  int rc = ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  for (int n = 0; n < 3 && rc == 0; ++n)
-    rc = ::posix_spawn_file_actions_addopen(&actions, n, "/dev/null", O_RDWR, 0);
-  if (rc == 0) rc = ::posix_spawn_file_actions_adddup2(&actions, listening_fd, 3);
-  pid_t pid = -1;
-  if (rc == 0) {
-    rc = ::posix_spawn(&pid, self_path.c_str(), &actions, &attr, argv.data(), envp.data());
-    if (rc != 0) rc = ::posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv.data(), envp.data());
-  }
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    errno = rc;
-    return sys_error("spawn the daemon");
-  }
-  return pid;
+  ::prctl(PR_SET_NAME, "containerd-shim-reaper-v2");  // the kernel keeps 15 characters
+  if (action_arg && std::strcmp(action_arg, "start") == 0) std::memcpy(action_arg, "serve", 5);
+  opts.socket = path;
+  std::exit(serve(opts, forked_ns));
 }
 
 }  // namespace
 
-int start_action(Options opts, const std::string& self_path) {
+int start_action(Options opts, char* action_arg) {
   // stdin: runtime options (1.6-2.2, not needed) or 2.3's BootstrapParams, which may ask
   // for another socket directory. 2.3 still passes the flags and environment; its values
   // only fill in what they lack.
   StartInput input = parse_start_input(files::read_fd(STDIN_FILENO).value_or(""));
   if (opts.ns.empty()) opts.ns = input.ns;
   if (opts.address.empty()) opts.address = input.grpc_address;
-  if (opts.ttrpc_address.empty() && !input.ttrpc_address.empty())
-    ::setenv("TTRPC_ADDRESS", input.ttrpc_address.c_str(), 1);  // for the daemon
+  if (opts.ttrpc_address.empty() && !input.ttrpc_address.empty()) {
+    ::setenv("TTRPC_ADDRESS", input.ttrpc_address.c_str(), 1);  // as 1.6-2.2 pass it
+    opts.ttrpc_address = ttrpc_socket_path(input.ttrpc_address);
+  }
   std::string socket_dir = input.socket_dir.value_or(kSocketDir);
   if (opts.ns.empty() || opts.id.empty() || opts.address.empty()) {
     fmt::print(stderr, "start: -namespace, -id and -address are required\n");
@@ -172,7 +163,7 @@ int start_action(Options opts, const std::string& self_path) {
   }
   if (!served) {
     if (timings_enabled()) forked_ns = monotonic_ns();
-    auto daemon = spawn_daemon(opts, path, self_path, sock->get(), forked_ns);
+    auto daemon = fork_daemon(opts, path, action_arg, sock->get(), forked_ns);
     if (!daemon) {
       fmt::print(stderr, "start: {}\n", daemon.error().describe());
       return 1;

@@ -15,7 +15,4 @@ std::int64_t monotonic_ns();
 void mark_main();
 std::int64_t main_ns();
 
-// The environment variable through which `start` tells the daemon when it forked it.
-inline constexpr const char* kForkedEnv = "REAPER_SHIM_FORKED_NS";
-
 }  // namespace reaper::shim
