@@ -95,36 +95,33 @@ test_default_kill_signal_sigterm_is_recorded_as_143() {
 # The program is looked up at create, in the workload's own view and PATH, as runc does:
 # a missing or forbidden one fails the create with runc's message (which engines map to
 # 127 and 126), and nothing is left behind.
-test_missing_executable_is_refused_at_create() {
-  local id mark b=$TEST_TMP/b name
-  id=$(uniq noexe) mark=$(new_mark noexe) name=no-such-command-$$
-  marked_bundle "$b" "$mark" "$name" arg
+# expect_program_refused NAME MESSAGE PROGRAM [ARGS...]: create of PROGRAM is refused with
+# MESSAGE on stderr, runs nothing and leaves nothing.
+expect_program_refused() {
+  local tag=$1 message=$2 id mark b=$TEST_TMP/b; shift 2
+  id=$(uniq "$tag") mark=$(new_mark "$tag")
+  marked_bundle "$b" "$mark" "$@"
   capture rt create --bundle "$b" "$id" </dev/null
-  assert_refused "create of a missing executable"
-  assert_contains "$err" "exec: \"$name\": executable file not found in \$PATH" "stderr"
+  assert_refused "create of $1"
+  assert_contains "$err" "$message" "stderr"
+  assert_not_contains "$out$err" should-not-run
   assert_nothing_left "$id" "$mark"
+}
+
+test_missing_executable_is_refused_at_create() {
+  local name=no-such-command-$$
+  expect_program_refused noexe "exec: \"$name\": executable file not found in \$PATH" "$name" arg
 }
 
 test_missing_absolute_path_is_refused_at_create() {
-  local id mark b=$TEST_TMP/b
-  id=$(uniq noabs) mark=$(new_mark noabs)
-  marked_bundle "$b" "$mark" "$TEST_TMP/nonexistent/prog"
-  capture rt create --bundle "$b" "$id" </dev/null
-  assert_refused "create of a missing path"
-  assert_contains "$err" "exec: \"$TEST_TMP/nonexistent/prog\": No such file or directory" "stderr"
-  assert_nothing_left "$id" "$mark"
+  local prog=$TEST_TMP/nonexistent/prog
+  expect_program_refused noabs "exec: \"$prog\": No such file or directory" "$prog"
 }
 
 test_non_executable_file_is_refused_at_create() {
-  local id mark b=$TEST_TMP/b prog=$TEST_TMP/notexec
-  id=$(uniq noperm) mark=$(new_mark noperm)
+  local prog=$TEST_TMP/notexec
   printf '#!/bin/sh\necho should-not-run\n' >"$prog"; chmod 0644 "$prog"
-  marked_bundle "$b" "$mark" "$prog"
-  capture rt create --bundle "$b" "$id" </dev/null
-  assert_refused "create of a file that is not executable"
-  assert_contains "$err" "exec: \"$prog\": Permission denied" "stderr"
-  assert_not_contains "$out$err" should-not-run
-  assert_nothing_left "$id" "$mark"
+  expect_program_refused noperm "exec: \"$prog\": Permission denied" "$prog"
 }
 
 # Start does not wait for the execve (runc's does not either): what fails after the
