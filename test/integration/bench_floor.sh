@@ -31,6 +31,9 @@ test_floorrun_runs_processes_with_their_stdio_and_real_status() {
   assert_eq 3 "$rc" "ctr run's status: the process's (stderr: $err)"
   assert_eq "out / env" "$out" "the process's stdout"
   assert_contains "$err" "err" "the process's stderr"
+  # Nothing is looked up before the fork: a missing program is the child's exit 127.
+  capture frun --rm f3 /nonexistent/program
+  assert_eq 127 "$rc" "ctr run of a missing program (stderr: $err)"
 
   capture frun -d f2 sleep 1000
   assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
