@@ -29,7 +29,9 @@ test_daemon_is_a_process_of_its_own() {
   local fds; fds=$(find "/proc/$shim/fd" -mindepth 1 -printf '%f -> %l\n')
   assert_eq /dev/null "$(readlink "/proc/$shim/fd/0")" "fd 0 ($fds)"
   assert_eq /dev/null "$(readlink "/proc/$shim/fd/1")" "fd 1 ($fds)"
-  local inode; inode=$(awk -v p="$sock" '$NF == p { print $7; exit }' /proc/net/unix)
+  # The listening socket's line: flags __SO_ACCEPTCON (containerd's accepted connection
+  # shows the same path).
+  local inode; inode=$(awk -v p="$sock" '$NF == p && $4 == "00010000" { print $7; exit }' /proc/net/unix)
   assert_eq "socket:[$inode]" "$(readlink "/proc/$shim/fd/3")" "fd 3: the listening socket ($fds)"
   local lock=/run/containerd/s/reaper-start.lock
   assert_file "$lock"

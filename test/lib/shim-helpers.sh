@@ -109,7 +109,7 @@ shim_addr() {  # the socket path the shim of container ID published
 # it; prints the one whose parent does not hold it too (the shim daemon, not a forked child).
 socket_owner() {
   local path=$1 inode p f
-  inode=$(awk -v p="$path" '$NF == p { print $7; exit }' /proc/net/unix)
+  inode=$(awk -v p="$path" '$NF == p && $4 == "00010000" { print $7; exit }' /proc/net/unix)  # listening
   [[ -n $inode ]] || return 1
   local -A holders=()
   # shellcheck disable=SC2044  # /proc/PID/fd/N paths: no spaces to split on
