@@ -6,9 +6,9 @@
 
 #include <array>
 #include <map>
-#include <set>
 #include <tuple>
 
+#include "cli/audit_trail_counts.hpp"
 #include "cli/places.hpp"
 #include "core/audit.hpp"
 #include "core/container.hpp"
@@ -22,7 +22,6 @@ namespace reaper::cli {
 namespace {
 
 using metrics::Exposition;
-using metrics::Histogram;
 using metrics::Labels;
 using Type = Exposition::Type;
 
@@ -52,66 +51,15 @@ void containers(Exposition& e, const Context& ctx) {
 
 // ---------------------------------------------------------------- audit trail
 
-// The class of a process's end (docs/metrics.md).
-std::string exit_class(const AuditRecord& r, bool exec_failed) {
-  if (exec_failed) return "exec_failed";
-  if (r.signal) return "signal";
-  if (r.exit_status && *r.exit_status == 0) return "ok";
-  return "error";
-}
-
-struct TrailCounts {
-  // (namespace, process kind, result or class) -> records
-  std::map<std::tuple<std::string, std::string, std::string>, uint64_t> starts, exits;
-  Histogram latency{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
-  uint64_t unreadable = 0;
-};
-
-std::string process_key(const AuditRecord& r) {
-  return r.context.container_id + "\n" + r.context.exec_id + "\n" + std::to_string(r.pid);
-}
-
-void count_record(TrailCounts& t, std::set<std::string>& failed, const AuditRecord& r) {
-  std::string kind = r.context.exec_id.empty() ? "init" : "exec";
-  if (r.event == "start") {
-    ++t.starts[{r.context.ns, kind, r.error.empty() ? "started" : "exec_failed"}];
-    if (!r.error.empty()) failed.insert(process_key(r));
-    else if (r.spawn_ns && r.time_ns >= *r.spawn_ns)
-      t.latency.observe(static_cast<double>(r.time_ns - *r.spawn_ns) / 1e9);
-  } else if (r.event == "exit") {
-    bool exec_failed = failed.erase(process_key(r)) > 0;
-    ++t.exits[{r.context.ns, kind, exit_class(r, exec_failed)}];
-  }
-}
-
-TrailCounts read_trail(const std::string& dir) {
-  TrailCounts t;
-  std::set<std::string> failed;  // processes whose start record says they never ran
-  for (const auto& path : audit_files(dir)) {
-    auto text = files::read(path);
-    if (!text) continue;  // rotated away meanwhile
-    std::string_view rest = *text;
-    while (!rest.empty()) {
-      size_t nl = rest.find('\n');
-      std::string_view line = rest.substr(0, nl);
-      rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-      if (line.empty()) continue;
-      if (auto r = parse_audit_line(line)) count_record(t, failed, *r);
-      else ++t.unreadable;
-    }
-  }
-  return t;
-}
-
 void keyed_counter(Exposition& e, std::string_view name, std::string_view last_label,
-                   const std::map<std::tuple<std::string, std::string, std::string>, uint64_t>& m) {
+                   const TrailCounts::Keyed& m) {
   for (const auto& [key, n] : m)
     e.sample(name, {{"namespace", std::get<0>(key)}, {"process", std::get<1>(key)},
                     {last_label, std::get<2>(key)}}, n);
 }
 
-void audit_trail(Exposition& e, const AuditSettings& audit) {
-  TrailCounts t = read_trail(audit.dir);
+void audit_trail(Exposition& e, const AuditSettings& audit, TrailCounter& trail) {
+  TrailCounts t = trail.count();
   e.family("reaper_process_starts_total", Type::kCounter,
            "Start records in the audit trail, by containerd namespace, process (init or exec) and result (started or exec_failed).");
   keyed_counter(e, "reaper_process_starts_total", "result", t.starts);
@@ -200,12 +148,16 @@ void shims(Exposition& e) {
 
 }  // namespace
 
-std::string collect_metrics(const MetricsSources& sources) {
+MetricsCollector::MetricsCollector(MetricsSources sources)
+    : sources_(std::move(sources)), trail_(sources_.config.audit.dir) {}
+
+std::string MetricsCollector::collect() {
+  const MetricsSources& sources = sources_;
   Exposition e;
   e.family("reaper_build_info", Type::kGauge, "The reaper binary that answers (version and revision): always 1.");
   e.sample("reaper_build_info", {{"version", std::string(kVersion)}, {"revision", std::string(kRevision)}}, uint64_t{1});
   containers(e, sources.ctx);
-  audit_trail(e, sources.config.audit);
+  audit_trail(e, sources.config.audit, trail_);
   overlay_groups(e, sources.config.overlay_root);
   shims(e);
   return e.text();

@@ -5,7 +5,8 @@
 // Boost.Asio loop, one response per connection (then it is closed), requests read with a
 // size cap and a deadline so a slow or silent client costs a socket for a few seconds and
 // never delays another, a cap on open connections, and SIGTERM/SIGINT end it at once with
-// every socket closed. The metrics are collected afresh for each GET /metrics.
+// every socket closed. The metrics are collected for each GET /metrics (the audit trail
+// only as far as it grew since the last one: metrics.hpp).
 #include <cstdint>
 #include <functional>
 #include <string>

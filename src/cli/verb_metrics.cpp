@@ -1,5 +1,7 @@
 // `reaper metrics [--listen ADDR:PORT | --output FILE]`: the node's state as Prometheus
 // metrics (metrics.cpp collects, metrics_server.cpp serves; docs/metrics.md).
+#include <memory>
+
 #include "cli/metrics.hpp"
 #include "cli/metrics_server.hpp"
 #include "cli/verb.hpp"
@@ -23,8 +25,12 @@ int verb_metrics(const Context& ctx, int argc, char** argv) {
   auto config = load_node_config();
   if (!config) return failure(config.error());
   MetricsSources sources{ctx, *config};
-  if (listen) return serve_metrics(*listen, [sources] { return collect_metrics(sources); });
-  std::string text = collect_metrics(sources);
+  if (listen) {
+    // One collector for the server's life: each scrape reads only what the trail gained.
+    auto collector = std::make_shared<MetricsCollector>(sources);
+    return serve_metrics(*listen, [collector] { return collector->collect(); });
+  }
+  std::string text = MetricsCollector(sources).collect();
   if (a->has("--output")) {
     // Whole or not at all: node_exporter's textfile collector may read it any time.
     if (auto written = files::write_atomic(a->get("--output"), text, 0644); !written)

@@ -32,6 +32,13 @@ void Histogram::observe(double value) {
   sum_ += value;
 }
 
+void Histogram::merge(const Histogram& other) {
+  for (size_t i = 0; i < cumulative_.size() && i < other.cumulative_.size(); ++i)
+    cumulative_[i] += other.cumulative_[i];
+  count_ += other.count_;
+  sum_ += other.sum_;
+}
+
 std::string escape_label_value(std::string_view v) {
   std::string out;
   out.reserve(v.size());

@@ -20,6 +20,8 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
   void observe(double value);
+  // Adds another histogram's observations (one made with the same bounds).
+  void merge(const Histogram& other);
   const std::vector<double>& bounds() const { return bounds_; }
   // Observations <= bounds()[i], for each i.
   const std::vector<uint64_t>& cumulative() const { return cumulative_; }

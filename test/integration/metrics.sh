@@ -9,7 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/audit-helpers.sh"
 
-METRICS_PY="$(dirname "${BASH_SOURCE[0]}")/../lib/metrics-check.py"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/metrics-helpers.sh"
 
 # shellcheck disable=SC2120  # called through capture with flags
 reaper_metrics() { "$REAPER" metrics --root "$REAPER_ROOT" "$@"; }
@@ -143,42 +143,6 @@ test_metrics_start_records_carry_spawn_time() {
   check_record "$(audit --json | sed -n 1p)" 'r["event"] == "start"' \
     'isinstance(r["spawnNs"], int)' 'r["spawnNs"] <= r["timeNs"]' 'r["timeNs"] - r["spawnNs"] < 30e9'
   check_record "$(audit --json | sed -n 2p)" 'r["event"] == "exit"' '"spawnNs" not in r'
-}
-
-# http_req PORT RAW-REQUEST: the raw response (status line first), 5 s at most.
-http_req() {
-  "$PY" - "$1" "$2" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
-data = b""
-while True:
-    b = s.recv(65536)
-    if not b: break
-    data += b
-sys.stdout.write(data.decode("utf-8", "replace"))
-PY
-}
-status_of() { head -n 1 <<<"$1" | cut -d' ' -f2; }
-body_of() { sed '1,/^\r$/d' <<<"$1"; }
-
-SERVER_PID="" PORT=""
-start_server() {
-  "$REAPER" metrics --root "$REAPER_ROOT" --listen 127.0.0.1:0 2>"$TEST_TMP/server.log" &
-  SERVER_PID=$!
-  local i
-  for ((i = 0; i < 200; i++)); do
-    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$TEST_TMP/server.log")
-    [[ -n $PORT ]] && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "server died: $(cat "$TEST_TMP/server.log")"
-    sleep 0.025
-  done
-  fail "server did not say where it listens: $(cat "$TEST_TMP/server.log")"
-}
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null
-  wait "$SERVER_PID"
 }
 
 test_metrics_listen_serves_metrics_and_health() {

@@ -49,3 +49,14 @@ TEST_CASE("metrics text: histogram buckets are cumulative and end with +Inf") {
         "reaper_l_seconds_sum{ns=\"n\"} 7.6328125\n"
         "reaper_l_seconds_count{ns=\"n\"} 5\n");
 }
+
+TEST_CASE("metrics text: a merged histogram is the one that saw both sets of observations") {
+  Histogram a({0.01, 0.1, 1}), b({0.01, 0.1, 1}), both({0.01, 0.1, 1});
+  for (double v : {0.0078125, 0.0625}) a.observe(v), both.observe(v);
+  for (double v : {0.5, 7.0, 0.0625}) b.observe(v), both.observe(v);
+  a.merge(b);
+  CHECK(a.cumulative() == both.cumulative());
+  CHECK(a.cumulative() == std::vector<uint64_t>{1, 3, 4});
+  CHECK(a.count() == 5);
+  CHECK(a.sum() == both.sum());
+}
