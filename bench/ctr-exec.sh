@@ -53,24 +53,24 @@ remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" 
 # not exit 0 (ctr task exec exits with the process's status). The whole command is bounded:
 # a hanging shim must not hang the benchmark.
 timed_exec() {  # timed_exec TASK EXEC-ID
-  local t0 t1
-  t0=$(date +%s%N)
+  local t0
+  bench_us; t0=$BENCH_US
   cctr --timeout 60s task exec --fifo-dir "$CTRD_FIFO" --exec-id "$2" "$1" /bin/true \
     </dev/null >/dev/null 2>>"$tmp/errors" || return 1
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000))
+  bench_us
+  echo $((BENCH_US - t0))
 }
 
 # Where the floor's own time goes, timed the same way once a round: any program's start
 # (/bin/true), ctr's own start (ctr --version, no call), and ctr with one call to
 # containerd (ctr version).
 timed_client() {  # timed_client NAME COMMAND...
-  local t0 t1 name=$1
+  local t0 name=$1
   shift
-  t0=$(date +%s%N)
+  bench_us; t0=$BENCH_US
   "$@" </dev/null >/dev/null 2>>"$tmp/errors" || { echo "$name failed: $(tail -n 1 "$tmp/errors")" >&2; exit 1; }
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000)) >>"$tmp/client-$name.us"
+  bench_us
+  echo $((BENCH_US - t0)) >>"$tmp/client-$name.us"
 }
 
 # One long-running task per runtime (its first exec is the warm-up, not counted); a

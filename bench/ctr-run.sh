@@ -43,11 +43,11 @@ remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" 
 
 # One timed run, in microseconds on stdout; fails when the run fails.
 timed_run() {  # timed_run RUNTIME ID
-  local t0 t1
-  t0=$(date +%s%N)
+  local t0
+  bench_us; t0=$BENCH_US
   bench_ctr_run "$1" --rm --rootfs "$rootfs" "$2" /bin/true || { remove "$2"; return 1; }
-  t1=$(date +%s%N)
-  echo $(((t1 - t0) / 1000))
+  bench_us
+  echo $((BENCH_US - t0))
 }
 
 # Availability (and warm-up: the first run of each runtime is not counted).

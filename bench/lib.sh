@@ -57,6 +57,9 @@ bench_roots() {
   mkdir -p "$REAPER_ROOT" "$REAPER_OVERLAY_ROOT"
 }
 
+# bench_us: the time now in microseconds, in a variable (BENCH_US), without a fork.
+bench_us() { BENCH_US=${EPOCHREALTIME//[.,]/}; }
+
 # bench_stats FILE (one time in microseconds a line) -> "median p90 min max" in ms
 # (p90 = nearest rank).
 bench_stats() {
@@ -133,13 +136,21 @@ bench_missing() {
 # bench_ctr_run RUNTIME CTR-RUN-ARGS...: `ctr run` as cctr_run does it, the floors
 # included, with a bound on the whole command (a hanging shim must not hang the
 # benchmark); ctr's errors are appended to $tmp/errors.
+# The flags are looked up at a runtime's first run and kept (BENCH_FLAGS), so the first
+# run must be made in the script's own shell, not in a $(...) (the warm-up is): a process
+# substitution costs a fork of bash, about 4 ms here, which must not fall inside the timed
+# window of reaper, runc and crun and not of the floors.
+declare -gA BENCH_FLAGS=()
 bench_ctr_run() {
   local -a flags
-  if [[ $1 == floor || $1 == floorrun ]]; then
-    flags=(--runtime "io.containerd.$1.v2")
-  else
-    mapfile -t flags < <(ctr_runtime_flags "$1") || return 1
+  if [[ -z ${BENCH_FLAGS[$1]:-} ]]; then
+    if [[ $1 == floor || $1 == floorrun ]]; then
+      BENCH_FLAGS[$1]="--runtime"$'\n'"io.containerd.$1.v2"
+    else
+      BENCH_FLAGS[$1]=$(ctr_runtime_flags "$1") || return 1
+    fi
   fi
+  IFS=$'\n' read -r -d '' -a flags <<<"${BENCH_FLAGS[$1]}"
   shift
   cctr --timeout 60s run --fifo-dir "$CTRD_FIFO" "${flags[@]}" --env "PATH=$CTRD_DEFAULT_PATH" "$@" \
     </dev/null >/dev/null 2>>"$tmp/errors"
