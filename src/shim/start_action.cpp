@@ -161,18 +161,22 @@ int start_action(Options opts, char* action_arg) {
     fmt::print(stderr, "start: {}\n", sock.error().describe());
     return 1;
   }
+  // The bundle's address first: a start that fails leaves no daemon behind, and the
+  // socket it bound goes with it.
+  if (auto ok = files::replace(bundle + "/address", address, 0644); !ok) {
+    if (!served) ::unlink(path.c_str());
+    fmt::print(stderr, "start: {}\n", ok.error().describe());
+    return 1;
+  }
   if (!served) {
     if (timings_enabled()) forked_ns = monotonic_ns();
     auto daemon = fork_daemon(opts, path, action_arg, sock->get(), forked_ns);
     if (!daemon) {
+      ::unlink(path.c_str());
       fmt::print(stderr, "start: {}\n", daemon.error().describe());
       return 1;
     }
     adjust_oom_score(*daemon);
-  }
-  if (auto ok = files::replace(bundle + "/address", address, 0644); !ok) {
-    fmt::print(stderr, "start: {}\n", ok.error().describe());
-    return 1;
   }
   fmt::print("{}", address);
   if (timings_enabled()) {
