@@ -135,3 +135,30 @@ test_metrics_listen_reads_only_what_the_trail_gained() {
   stop_server
   SERVER_PID=""
 }
+
+# The trail as reaper-runtime's monitors write and rotate it (files of 4 KiB, three of
+# them, so the oldest is dropped again and again), with a process that cannot be exec'd
+# among the others: after every second container the server's scrape says what a fresh
+# count says.
+test_metrics_listen_follows_the_trail_reaper_writes() {
+  export REAPER_AUDIT_MAX_SIZE=4k REAPER_AUDIT_FILES=3
+  REAPER_ROOT=$TEST_TMP/state  # no containers of containerd: only the trail counts
+  mkdir -p "$REAPER_ROOT" "$REAPER_AUDIT_DIR"
+  printf 'junk\n' >"$TEST_TMP/junk"
+  chmod +x "$TEST_TMP/junk"  # passes the lookup at create, fails its execve (ENOEXEC)
+  rt_bundle "$TEST_TMP/ok" sh -c 'exit 0' "$(printf 'x%.0s' {1..300})"
+  rt_bundle "$TEST_TMP/bad" "$TEST_TMP/junk"
+  start_server
+  trap 'kill -KILL "$SERVER_PID" 2>/dev/null; harness_cleanup' EXIT
+  local i
+  for i in $(seq 1 16); do
+    if ((i % 5 == 0)); then run_bundle "w$i" "$TEST_TMP/bad"; else run_bundle "w$i" "$TEST_TMP/ok"; fi
+    rt delete "w$i" || fail "delete w$i"
+    ((i % 2)) || scrape_matches "after $i containers"
+  done
+  assert_file "$REAPER_AUDIT_DIR/audit.jsonl.2"
+  v_of "v('reaper_process_exits_total', **{'class': 'exec_failed'}) >= 1" \
+    "v('reaper_process_starts_total') < 32"
+  stop_server
+  SERVER_PID=""
+}
