@@ -5,7 +5,7 @@
 // A full trail is up to 80 MiB of JSON (about 0.7 s of one core to parse), and a scrape
 // every few seconds must not cost that each time. The trail only ever grows at the end of
 // audit.jsonl, and rotation renames files without touching their contents, so the counts
-// of each file are kept under its identity (device, inode and first line) with the offset
+// of each file are kept under its identity (device, inode and first bytes) with the offset
 // read up to: a later count reads only the bytes appended since, and a file seen before
 // under another name (audit.jsonl, then audit.jsonl.1) is not read again.
 //
