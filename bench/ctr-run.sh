@@ -4,12 +4,13 @@
 # process, the physical minimum), on a private containerd (test/lib/containerd.sh), with
 # reaper's time per shim RPC. Not a test; needs root. See README.md.
 #   bench/ctr-run.sh [--rounds N] [--build DIR] [--containerd VERSION] [--run-on-disk]
+#                    [--timeline]   (each step of reaper's and the floors' runs, side by side)
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-rounds=20 build=$top/build version=1.6
+rounds=20 build=$top/build version=1.6 timeline=0
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 source "$here/lib.sh"
 bench_options ctr-run.sh "$@"
 
@@ -22,6 +23,8 @@ REAPER=${REAPER:-${build:+$build/reaper}}
 # them; REAPER_SHIM_TIMINGS=1 makes reaper's shim log its time per RPC (read below).
 bench_roots reaper-ctr-bench
 export REAPER_SHIM_TIMINGS=1
+# --timeline: the shims append their steps here, the timed runs their start and end.
+((timeline)) && export REAPER_SHIM_TIMELINE=$tmp/timeline.log
 cleanup() {
   containerd_stop
   [[ -n ${REAPER:-} ]] && remove_overlay_root
@@ -44,9 +47,13 @@ remove() { cctr task delete -f "$1" >/dev/null 2>&1; cctr container delete "$1" 
 # One timed run, in microseconds on stdout; fails when the run fails.
 timed_run() {  # timed_run RUNTIME ID
   local t0
+  local mark=$timeline  # the timed rounds only, not the warm-up
+  [[ $2 == warmup-* ]] && mark=0
   bench_us; t0=$BENCH_US
+  ((mark)) && echo "0 ctr:begin:$1 ${t0}000" >>"$REAPER_SHIM_TIMELINE"
   bench_ctr_run "$1" --rm --rootfs "$rootfs" "$2" /bin/true || { remove "$2"; return 1; }
   bench_us
+  ((mark)) && echo "0 ctr:end:$1 ${BENCH_US}000" >>"$REAPER_SHIM_TIMELINE"
   echo $((BENCH_US - t0))
 }
 
@@ -89,6 +96,7 @@ fi
 
 # Reaper's shim, per RPC, over the timed runs (bench/lib.sh).
 bench_shim_share "$tmp/rounds.log"
+((timeline)) && python3 "$here/timeline.py" "$REAPER_SHIM_TIMELINE"
 
 # Shim memory: one shim holding one sleeping task per runtime.
 echo "shim memory with one sleeping task (ctr run -d ... /bin/sleep 1000):"

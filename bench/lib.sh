@@ -21,6 +21,8 @@ bench_options() {
       --run-on-disk) on_disk=1; shift ;;
       --rounds) rounds=${2:-}; shift 2 || usage ;;
       --rounds=*) rounds=${1#*=}; shift ;;
+      --timeline) [[ -v timeline ]] || { echo "$name: unknown argument $1" >&2; usage; }
+        timeline=1; shift ;;
       --pods | --pods=*) [[ -v pods ]] || { echo "$name: unknown argument $1" >&2; usage; }
         if [[ $1 == --pods ]]; then pods=${2:-}; shift 2 || usage; else pods=${1#*=}; shift; fi ;;
       --build) build=${2:-}; shift 2 || usage ;;

@@ -37,6 +37,7 @@
 #include "shim.pb.h"
 #include "shim/proto_util.hpp"
 #include "shim/publisher.hpp"
+#include "shim/timings.hpp"
 #include "ttrpc/server.hpp"
 
 namespace {
@@ -88,7 +89,15 @@ int serve(int listening_fd, const Flags& f) {
     publisher.flush([&io] { io.stop(); });
   });
   service = &floor;
+  if (reaper::shim::timeline_enabled()) {
+    // The same steps as reaper's shim marks (bench/ctr-run.sh --timeline).
+    server.on_reply_written = [](const std::string& method, std::int64_t read_ns, std::int64_t written_ns) {
+      reaper::shim::timeline("rpc:" + method + ":read", read_ns);
+      reaper::shim::timeline("rpc:" + method + ":answered", written_ns);
+    };
+  }
   if (!server.adopt(listening_fd)) return 1;
+  reaper::shim::timeline("daemon:serving", reaper::shim::monotonic_ns());
   io.run();
   return 0;
 }
@@ -134,9 +143,16 @@ int remove_action() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  reaper::shim::mark_main();
   ::signal(SIGPIPE, SIG_IGN);
   Flags f = parse(argc, argv);
-  if (f.action == "start") return start(f);
+  if (f.action == "start") {
+    int status = start(f);
+    std::fflush(stdout);
+    reaper::shim::timeline("start:main", reaper::shim::main_ns());
+    reaper::shim::timeline("start:printed", reaper::shim::monotonic_ns());
+    return status;
+  }
   if (f.action == "delete") return remove_action();
   std::fprintf(stderr, "containerd-shim-floor-v2 (or, to run the processes, %s): benchmark floor; actions: start, delete\n",
                kPhysicalName.data());

@@ -60,9 +60,12 @@ int serve(const Options& opts, std::int64_t forked_ns) {
     tasks.handle(std::move(call), std::move(reply));
   });
   if (timings_enabled()) {
-    // bench/ctr-run.sh reads these lines: each Task RPC from its frame's read to its reply's write.
+    // bench/ctr-run.sh reads these lines: each Task RPC from its frame's read to its reply's
+    // write; with --timeline, the stamps of both too.
     server.on_reply_written = [](const std::string& method, std::int64_t read_ns, std::int64_t written_ns) {
       log::info("rpc {} {} us", method, (written_ns - read_ns) / 1000);
+      timeline("rpc:" + method + ":read", read_ns);
+      timeline("rpc:" + method + ":answered", written_ns);
     };
   }
   // `start` hands the listening socket over as fd 3; by hand, -socket names one.
@@ -101,6 +104,7 @@ int serve(const Options& opts, std::int64_t forked_ns) {
 
   log::debug("serving {} for namespace {}", server.path(), opts.ns);
   if (timings_enabled()) {
+    timeline("daemon:serving", monotonic_ns());
     log::info("daemon: serving {} us after start forked it, {} us after main()",
               forked_ns ? (monotonic_ns() - forked_ns) / 1000 : -1, (monotonic_ns() - main_ns()) / 1000);
   }

@@ -181,6 +181,8 @@ int start_action(Options opts, char* action_arg) {
   fmt::print("{}", address);
   if (timings_enabled()) {
     std::fflush(stdout);
+    timeline("start:main", main_ns());
+    timeline("start:printed", monotonic_ns());
     log_start_timing(forked_ns);
   }
   return 0;

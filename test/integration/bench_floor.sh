@@ -63,3 +63,25 @@ test_ctr_benchmarks_print_the_physical_floor() {
     grep -qE '^floorrun - floor: -?[0-9]+\.[0-9] ms' <<<"$out" || fail "$script.sh: no floorrun - floor line:"$'\n'"$out"
   done
 }
+
+# --timeline: every step of reaper's run and of both floors' is stamped, in the order a
+# ctr run takes them (reaper's Create read before it is answered, its Wait answered last).
+test_ctr_run_timeline_lays_the_shims_side_by_side() {
+  _floor_built || return 0
+  capture nice bash "$TOP/bench/ctr-run.sh" --rounds 1 --timeline --build "$BUILD"
+  [[ $rc -eq 0 ]] || fail "ctr-run.sh --timeline (rc $rc):"$'\n'"$out"$'\n'"$err"
+  grep -qE '^  step +reaper +floorrun +floor$' <<<"$out" || fail "no timeline header:"$'\n'"$out"
+  local step
+  for step in start:main start:printed daemon:serving rpc:Create:read rpc:Create:answered \
+    rpc:Start:answered rpc:Wait:answered rpc:Delete:answered ctr:end; do
+    grep -qE "^  $step +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2} +[0-9]+\.[0-9]{2}$" <<<"$out" ||
+      fail "timeline: no row for $step with three runtimes:"$'\n'"$out"
+  done
+  "$PY" -c '
+import sys
+rows = {l.split()[0]: float(l.split()[1]) for l in sys.argv[1].splitlines() if l.startswith("  ") and ":" in l.split()[0]}
+order = ["start:main", "start:printed", "rpc:Create:read", "rpc:Create:answered", "rpc:Start:read",
+         "rpc:Wait:answered", "rpc:Delete:answered", "ctr:end"]
+assert all(rows[a] <= rows[b] for a, b in zip(order, order[1:])), rows
+' "$out" || fail "timeline out of order:"$'\n'"$out"
+}
