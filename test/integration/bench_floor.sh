@@ -51,6 +51,42 @@ test_floorrun_runs_processes_with_their_stdio_and_real_status() {
   wait_no_shim_pids || fail "the floor's daemon or a process of it was left"
 }
 
+# An exec whose program is missing exits 127 (the child's, after the fork); an exec still
+# running when its init ends is killed with it, as the end of a pid namespace would kill it,
+# and its client hears of that end (137).
+test_floorrun_execs_fail_and_end_with_their_init() {
+  _floor_built || return 0
+  shim_up
+  ln -s "$FLOOR_BIN" "$CTRD_SHIM_DIR/containerd-shim-floorrun-v2"
+  capture frun -d f4 sleep 1000
+  assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
+  capture cctr task exec --fifo-dir "$CTRD_FIFO" --exec-id miss f4 /nonexistent/program
+  assert_eq 127 "$rc" "ctr task exec of a missing program (stderr: $err)"
+  cctr task exec --fifo-dir "$CTRD_FIFO" --exec-id long f4 sleep 2000 </dev/null >/dev/null 2>&1 &
+  local client=$! exec_pid="" i
+  for ((i = 0; i < 200; i++)); do
+    exec_pid=$(pgrep -x -f "sleep 2000" | head -n 1)
+    [[ -n $exec_pid ]] && break
+    sleep 0.025
+  done
+  [[ -n $exec_pid ]] || fail "the exec never ran"
+  capture cctr task kill -s KILL f4
+  assert_eq 0 "$rc" "task kill (stderr: $err)"
+  wait_task_status f4 STOPPED || fail "f4 not STOPPED after SIGKILL"
+  # Polled, not wait_bounded: ctr may be gone before a `wait -n` would begin.
+  for ((i = 0; i < 200; i++)); do
+    pid_alive "$client" || break
+    sleep 0.025
+  done
+  pid_alive "$client" && { kill -KILL "$client"; fail "ctr task exec still waits 5 s after its init ended"; }
+  local st; wait "$client"; st=$?
+  assert_eq 137 "$st" "ctr task exec's status once the init ended (128 + SIGKILL)"
+  pid_alive "$exec_pid" && fail "the exec (pid $exec_pid) outlived its init"
+  cctr task delete f4 >/dev/null 2>&1
+  cctr container delete f4 || fail "container delete"
+  wait_no_shim_pids || fail "the floor's daemon or a process of it was left"
+}
+
 test_ctr_benchmarks_print_the_physical_floor() {
   _floor_built || return 0
   local script
