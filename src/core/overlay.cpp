@@ -42,19 +42,18 @@ struct GroupDir {
 
 int64_t ns_of(const struct timespec& t) { return t.tv_sec * 1'000'000'000LL + t.tv_nsec; }
 
-// flock()s <group>/lock; starts over if the group was removed (and the file unlinked)
-// while we waited, so the lock we hold is always the one on disk.
-Result<UniqueFd> lock_group_dir(const GroupDir& g, bool create, int op, int timeout_ms) {
+// flock()s the file `name` in `dir`; starts over if it was unlinked (its group or the
+// root's bind removed) while we waited, so the lock we hold is always the one on disk.
+Result<UniqueFd> lock_file_in(int dir, const char* name, const std::string& shown, bool create,
+                              int op, int timeout_ms) {
   for (;;) {
-    UniqueFd fd = TRY(beneath::open_file(g.fd.get(), "lock", O_RDWR | (create ? O_CREAT : 0), 0600,
-                                         g.at("lock")));
-    TRY(beneath::lock(fd.get(), op, timeout_ms, g.at("lock")));
+    UniqueFd fd = TRY(beneath::open_file(dir, name, O_RDWR | (create ? O_CREAT : 0), 0600, shown));
+    TRY(beneath::lock(fd.get(), op, timeout_ms, shown));
     struct stat held {}, on_disk {};
-    if (::fstat(fd.get(), &held) == 0 &&
-        ::fstatat(g.fd.get(), "lock", &on_disk, AT_SYMLINK_NOFOLLOW) == 0 &&
+    if (::fstat(fd.get(), &held) == 0 && ::fstatat(dir, name, &on_disk, AT_SYMLINK_NOFOLLOW) == 0 &&
         held.st_ino == on_disk.st_ino && held.st_dev == on_disk.st_dev)
       return fd;
-    if (!create) return failf("overlay group {} was removed", g.path);
+    if (!create) return failf("{} was removed", shown);
   }
 }
 
@@ -197,29 +196,37 @@ Result<void> make_namespace(const GroupDir& g, const std::string& root, const st
   return {};
 }
 
+// The topmost mount at `root`, if the root is a mount point.
+std::optional<MountEntry> root_mount(const std::vector<MountEntry>& mounts, const std::string& root) {
+  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
+    if (it->mount_point == root) return *it;
+  return std::nullopt;
+}
+
 // The kernel binds a namespace file only onto a mount that propagates nowhere. Unless
 // the overlay root already is such a mount, it becomes one: a bind onto itself, private,
 // marked as reaper's so that the last group's removal takes it away again.
-Result<void> make_root_private(const std::string& root) {
-  auto mounts = TRY(read_mountinfo());
-  for (auto it = mounts.rbegin(); it != mounts.rend(); ++it)
-    if (it->mount_point == root) {
-      if (!it->propagates) return {};
-      break;
-    }
-  bool mounted = false;
-  for (const auto& m : mounts) mounted = mounted || m.mount_point == root;
-  if (!mounted) {
-    UniqueFd under = TRY(beneath::open_root(root, false));
-    std::string at = beneath::fd_path(under.get());
+Result<void> make_root_private(const std::string& root, int timeout_ms) {
+  auto top = root_mount(TRY(read_mountinfo()), root);
+  if (top && !top->propagates) return {};
+  // First starts that race here take turns: a second bind stacked on the first would
+  // hide the groups made under the first from every later start (they would be built
+  // again), and outlive the last group's removal.
+  UniqueFd dir = TRY_CTX(beneath::open_root(root, false), "overlay root");
+  std::string shown = root + "/" + kRootLock;
+  UniqueFd turn = TRY(lock_file_in(dir.get(), kRootLock, shown, true, LOCK_EX, timeout_ms));
+  top = root_mount(TRY(read_mountinfo()), root);
+  if (top && !top->propagates) return {};
+  if (!top) {
+    std::string at = beneath::fd_path(dir.get());
     if (::mount(at.c_str(), at.c_str(), nullptr, MS_BIND, nullptr) != 0)
       return sys_error("bind the overlay root " + root + " onto itself");
   }
-  UniqueFd top = TRY(beneath::open_root(root, false));
-  if (::mount(nullptr, beneath::fd_path(top.get()).c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+  UniqueFd bound = TRY(beneath::open_root(root, false));
+  if (::mount(nullptr, beneath::fd_path(bound.get()).c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
     return sys_error("make the overlay root " + root + " private");
-  if (!mounted)
-    TRY(beneath::open_file(top.get(), kSelfBindMark, O_RDONLY | O_CREAT, 0600, root + "/" + kSelfBindMark));
+  if (!top)
+    TRY(beneath::open_file(bound.get(), kSelfBindMark, O_RDONLY | O_CREAT, 0600, root + "/" + kSelfBindMark));
   return {};
 }
 
@@ -243,19 +250,14 @@ bool same_mount(int fd, const std::string& root) {
 Result<HeldRoot> hold_root(const OverlayOptions& o) {
   for (;;) {
     { TRY_CTX(beneath::open_root(o.root, true), "overlay root"); }
-    TRY(make_root_private(o.root));
+    TRY(make_root_private(o.root, o.lock_timeout_ms));
     HeldRoot r;
     r.fd = TRY_CTX(beneath::open_root(o.root, false), "overlay root");
-    std::string shown = o.root + "/" + kRootLock;
-    r.lock = TRY(beneath::open_file(r.fd.get(), kRootLock, O_RDWR | O_CREAT, 0600, shown));
-    TRY(beneath::lock(r.lock.get(), LOCK_SH, o.lock_timeout_ms, shown));
-    // Still the lock on disk, on the mount that is there now: the last group's removal
-    // may have dropped the bind while we waited.
-    struct stat held {}, on_disk {};
-    if (::fstat(r.lock.get(), &held) == 0 &&
-        ::fstatat(r.fd.get(), kRootLock, &on_disk, AT_SYMLINK_NOFOLLOW) == 0 &&
-        held.st_ino == on_disk.st_ino && same_mount(r.fd.get(), o.root))
-      return r;
+    r.lock = TRY(lock_file_in(r.fd.get(), kRootLock, o.root + "/" + kRootLock, true, LOCK_SH,
+                              o.lock_timeout_ms));
+    // Still the mount that is there now: the last group's removal may have dropped the
+    // bind while we waited.
+    if (same_mount(r.fd.get(), o.root)) return r;
   }
 }
 
@@ -269,7 +271,7 @@ Result<std::pair<GroupDir, UniqueFd>> lock_group(int root_fd, const std::string&
     g.path = root + "/" + key;
     g.fd = create ? TRY(beneath::make_dir(root_fd, key, 0700, g.path))
                   : TRY(beneath::open_dir(root_fd, key, g.path));
-    auto lock = lock_group_dir(g, create, op, timeout_ms);
+    auto lock = lock_file_in(g.fd.get(), "lock", g.at("lock"), create, op, timeout_ms);
     if (!lock && create && lock.error().code == ENOENT) continue;  // removed meanwhile
     if (!lock) return std::unexpected(lock.error());
     struct stat dir {}, entry {};
@@ -332,8 +334,11 @@ int64_t last_use(const GroupDir& g) {
 }
 
 // With no group left, the root's self-bind (if reaper made it) goes, unless a group is
-// being set up at this very moment.
+// being set up at this very moment (its start holds the root's lock shared).
 void drop_root_bind_if_unused(int root_fd, const std::string& root) {
+  auto lock = beneath::open_file(root_fd, kRootLock, O_RDWR | O_CREAT, 0600, root + "/" + kRootLock);
+  if (!lock || ::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) return;
+  // Listed under the lock: a group made just before it was taken counts.
   auto names = beneath::list(root_fd, root);
   if (!names) return;
   bool marked = false;
@@ -342,11 +347,11 @@ void drop_root_bind_if_unused(int root_fd, const std::string& root) {
     else if (n != kRootLock) return;
   }
   if (!marked) return;
-  auto lock = beneath::open_file(root_fd, kRootLock, O_RDWR | O_CREAT, 0600, root + "/" + kRootLock);
-  if (!lock || ::flock(lock->get(), LOCK_EX | LOCK_NB) != 0) return;
-  ::unlinkat(root_fd, kRootLock, 0);
-  ::unlinkat(root_fd, kSelfBindMark, 0);
+  // Unbound before the lock file goes: a start that opens it meanwhile waits on this
+  // lock, then finds it unlinked and starts over, on the root as it is by then.
   ::umount2(beneath::fd_path(root_fd).c_str(), MNT_DETACH);
+  ::unlinkat(root_fd, kSelfBindMark, 0);
+  ::unlinkat(root_fd, kRootLock, 0);
 }
 
 // Why a group stays (for gc), or nothing once it is gone.

@@ -89,6 +89,29 @@ test_twenty_concurrent_first_starts_make_one_namespace() {
   assert_eq 20 "$out" "every write in the one group"
 }
 
+# root_mounts: how many mounts are stacked on the overlay root.
+root_mounts() { awk -v r="$REAPER_OVERLAY_ROOT" '$5 == r' /proc/self/mountinfo | wc -l; }
+
+test_concurrent_first_starts_bind_the_root_once() {
+  command -v strace >/dev/null || fail "strace is not installed (deploy/build.sh installs it)"
+  # strace holds each process's first mount() for a second: both starts read the mount
+  # table before either has bound the root onto itself, the window a bind lost to.
+  local i pids=()
+  for i in 1 2; do
+    ov_bundle "$TEST_TMP/r$i" "echo r$i"
+    strace -f -qq -o /dev/null -e trace=mount -e inject=mount:delay_enter=1000000:when=1 \
+      "$REAPER" reaper-runtime --root "$RT_ROOT" run --bundle "$TEST_TMP/r$i" "r$i" \
+      </dev/null >"$TEST_TMP/r$i.out" 2>&1 & pids+=($!)
+  done
+  local rc=0; for i in "${pids[@]}"; do wait "$i" || rc=1; done
+  assert_eq 0 "$rc" "both runs: $(cat "$TEST_TMP"/r*.out)"
+  assert_eq 1 "$(root_mounts)" "mounts on the overlay root"
+  assert_eq 1 "$(builds node)" "namespaces built"
+  for i in 1 2; do rt delete "r$i" >/dev/null 2>&1; done
+  "$REAPER" overlay rm node >/dev/null || fail "overlay rm node"
+  assert_eq 0 "$(root_mounts)" "mounts on the overlay root once its last group is gone"
+}
+
 test_stale_namespace_is_recreated() {
   ov_run a "echo kept > /etc/reaper-ovl-stale-$$; echo ok"
   assert_eq ok "$out"
