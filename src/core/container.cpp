@@ -286,6 +286,7 @@ Result<PreparedLaunch> Containers::prepare_exec(const ExecOptions& opts) {
   ms.audit_context = audit_context(o.state.annotations, opts.id, exec_id);
   apply_io(ms, opts.io);
   ms.gated = false;
+  ms.go_fd = opts.go_fd;
   return prepared;
 }
 

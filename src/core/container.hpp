@@ -43,6 +43,7 @@ struct ExecOptions {
   ProcessIo io;
   bool detach = false;
   bool stand_in = false;  // as for CreateOptions (detached execs only)
+  int go_fd = -1;         // a standby: see MonitorSpec::go_fd
 };
 
 // A create or exec checked and planned, its state directory made, not launched yet.

@@ -117,7 +117,7 @@ class Monitor {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     close_fds_except({report_fd_, spec_.stdio.in, spec_.stdio.out, spec_.stdio.err,
-                      spec_.console_channel, spec_.join_mounts_fd});
+                      spec_.console_channel, spec_.join_mounts_fd, spec_.go_fd});
     // A caller that stops reading its notifications must not kill us.
     ::signal(SIGPIPE, SIG_IGN);
     if (::setsid() < 0) return sys_error("setsid");
@@ -127,6 +127,7 @@ class Monitor {
     monitor_lock_ = TRY(take_lock(spec_.dir + "/monitor.lock"));
     running_lock_ = TRY(take_lock(spec_.dir + "/running.lock"));
     if (spec_.gated) control_ = TRY(listen_control(spec_.dir));
+    if (spec_.go_fd >= 0) await_go();
 
     Stdio stdio = spec_.stdio;
     Pty pty;
@@ -198,6 +199,14 @@ class Monitor {
     auto saved = save_state(spec_.dir, state_);
     if (!saved) ::kill(child_.pid, SIGKILL);
     return saved;
+  }
+
+  // A standby's wait for its Start; the time before it was not the workload's.
+  void await_go() {
+    auto go = read_line(spec_.go_fd);
+    if (!go || !line::parse_start(*go)) ::_exit(0);
+    ::close(spec_.go_fd);
+    spawn_ns_ = now_ns();
   }
 
   void report(const std::string& message) {

@@ -46,6 +46,10 @@ struct MonitorSpec {
   // nothing runs on the bare host.
   std::optional<MountPlan> mounts;
   int join_mounts_fd = -1;
+  // A standby (an exec prepared at its Exec request, ahead of its Start): set up, the
+  // monitor starts nothing until a `start` line arrives here; EOF instead (the exec
+  // deleted, its caller gone) ends it with nothing run and nothing reported.
+  int go_fd = -1;
   // A pod sandbox runs reaper's own do-nothing process and needs neither.
   bool sandbox = false;
   // The launching process is a stand-in (stand_in.hpp) whose pid a runc caller waits for:

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <csignal>
 
@@ -316,15 +317,18 @@ void Tasks::start_failed(const std::string& id, Error error, Done<pid_t> done) {
 }
 
 void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
-  auto opened = [&]() -> Result<std::shared_ptr<ProcessIo>> {
+  auto startable = [&]() -> Result<void> {
     if (p.launching) return fail(ErrorKind::kFailedPrecondition, "process " + p.exec_id + " is being started");
     TRY_CTX(p.machine.can_start(), "process " + p.exec_id);
     auto on_disk = runtime_.state(c.id);
     if (c.init.machine.state() != ProcState::kRunning || !on_disk || on_disk->status != reaper::Status::kRunning)
       return failf(ErrorKind::kFailedPrecondition, "container {} init process is not running", c.id);
-    return TRY_CTX(ProcessIo::open(io_, p.paths, p.exec_id, opts_.ns), "open IO");
+    return {};
   }();
-  if (!opened) return done(std::unexpected(opened.error()));
+  if (!startable) return done(std::unexpected(startable.error()));
+  if (p.standby && start_standby(c, p, done)) return;
+  auto opened = ProcessIo::open(io_, p.paths, p.exec_id, opts_.ns);
+  if (!opened) return done(std::unexpected(opened.error().wrap("open IO")));
   auto pio = *opened;
   p.launching = true;
   ProcessRef ref{c.id, p.exec_id};
@@ -344,31 +348,35 @@ void Tasks::start_exec(Container& c, Process& p, Done<pid_t> done) {
   });
 }
 
+ExecOptions Tasks::exec_options(const Container& c, const Process& p, const ProcessIo& pio) const {
+  ExecOptions eo;
+  eo.id = c.id;
+  eo.exec_id = p.exec_id;
+  eo.process = p.spec;
+  eo.io.stdio = pio.stdio();
+  eo.io.console_channel = pio.console_channel();
+  eo.io.notify_exit = true;
+  eo.io.announce_pid = true;
+  return eo;
+}
+
 void Tasks::launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio, Done<pid_t> done) {
-  auto begun = [&]() -> Result<std::shared_ptr<PendingCreate>> {
-    ExecOptions eo;
-    eo.id = c.id;
-    eo.exec_id = p.exec_id;
-    eo.process = p.spec;
-    eo.io.stdio = pio->stdio();
-    eo.io.console_channel = pio->console_channel();
-    eo.io.notify_exit = true;
-    eo.io.announce_pid = true;
-    auto pending = runtime_.begin_exec(eo);
-    if (!pending) {
-      p.launching = false;
-      pio->close();
-      // Nobody may wait forever for a process that never ran.
-      auto ignored = p.machine.exited({255, now_ns()});
-      (void)ignored;
-      answer_waiters(p);
-      return std::unexpected(pending.error().wrap("OCI runtime exec failed"));
-    }
-    return std::make_shared<PendingCreate>(std::move(*pending));
-  }();
-  if (!begun) return done(std::unexpected(begun.error()));
-  auto pending = *begun;
-  ProcessRef ref{c.id, p.exec_id};
+  auto pending = runtime_.begin_exec(exec_options(c, p, *pio));
+  if (!pending) {
+    p.launching = false;
+    pio->close();
+    // Nobody may wait forever for a process that never ran.
+    auto ignored = p.machine.exited({255, now_ns()});
+    (void)ignored;
+    answer_waiters(p);
+    return done(std::unexpected(pending.error().wrap("OCI runtime exec failed")));
+  }
+  await_exec_report({c.id, p.exec_id}, std::make_shared<PendingCreate>(std::move(*pending)), pio,
+                    std::move(done));
+}
+
+void Tasks::await_exec_report(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
+                              std::shared_ptr<ProcessIo> pio, Done<pid_t> done) {
   ++exec_launches_;
   async_read_line(io_, std::move(pending->launch.report),
                   [this, ref, pending, pio, done = std::move(done)](LineRead report) mutable {
@@ -808,6 +816,11 @@ Result<void> Tasks::exec(const task::ExecProcessRequest& req) {
   ev.set_container_id(c->id);
   ev.set_exec_id(req.exec_id());
   publish(publisher_, ev);
+  // After this request's answer has gone out (posted twice: after the completion of its
+  // write too, which the shim's timings stamp): its client is not held for the fork.
+  asio::post(io_, [this, ref = ProcessRef{c->id, req.exec_id()}] {
+    asio::post(io_, [this, ref] { prepare_standby(ref); });
+  });
   return {};
 }
 
@@ -820,6 +833,7 @@ Result<void> Tasks::resize_pty(const ProcessRef& ref, unsigned rows, unsigned co
 Result<void> Tasks::close_io(const ProcessRef& ref) {
   Target t = TRY(lookup(ref));
   if (t.p.io) t.p.io->close_stdin();
+  else if (t.p.standby) t.p.standby->io->close_stdin();
   return {};
 }
 
@@ -846,6 +860,7 @@ void Tasks::remove_exec(Container& c, Process& p, Done<Deleted> done) {
   ProcessRef ref{c.id, p.exec_id};
   std::vector<UniqueFd> monitors;
   if (p.monitor) monitors.push_back(std::move(p.monitor));
+  if (UniqueFd standby = drop_standby(p)) monitors.push_back(std::move(standby));
   bool launched = !monitors.empty();
   // Its logging binary, stopped by close(), is waited for too, as runc's shim does.
   if (p.io)
@@ -886,8 +901,10 @@ void Tasks::removed_init(const std::string& id, Done<Deleted> done) {
   kill_leftovers(id);
   std::vector<UniqueFd> monitors;
   if (c.init.monitor) monitors.push_back(std::move(c.init.monitor));
-  for (auto& [eid, e] : c.execs)
+  for (auto& [eid, e] : c.execs) {
     if (e->monitor) monitors.push_back(std::move(e->monitor));
+    if (UniqueFd standby = drop_standby(*e)) monitors.push_back(std::move(standby));
+  }
   when_all_ended(io_, std::move(monitors), [this, id, done = std::move(done)] {
     auto found = container(id);
     if (!found) return done(std::unexpected(found.error()));

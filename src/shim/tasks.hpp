@@ -93,6 +93,14 @@ class Tasks {
     std::shared_ptr<boost::asio::streambuf> notify_buf;
     UniqueFd monitor;        // pidfd of its monitor: Delete waits for it to end
     bool launching = false;  // an exec's Start waits for its monitor's report
+    // An exec's launch begun at its Exec request (tasks_standby.cpp): its IO open, its
+    // monitor set up and waiting for `start` on `go`.
+    struct Standby {
+      std::shared_ptr<ProcessIo> io;
+      std::shared_ptr<PendingCreate> pending;
+      UniqueFd go;
+    };
+    std::optional<Standby> standby;
     // Adoption: a pidfd of the workload, which stamps when it ended (`ended_ns`). Used
     // only once its monitor has ended without recording the exit (`adopted`): the
     // workload then is our child, signalled through this pidfd and reaped by the
@@ -151,7 +159,16 @@ class Tasks {
   Result<pid_t> started_init(Container& c, Process& p);
   void start_failed(const std::string& id, Error error, Done<pid_t> done);
   void start_exec(Container& c, Process& p, Done<pid_t> done);
+  ExecOptions exec_options(const Container& c, const Process& p, const ProcessIo& pio) const;
   void launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio, Done<pid_t> done);
+  void await_exec_report(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
+                         std::shared_ptr<ProcessIo> pio, Done<pid_t> done);
+  // The standby (tasks_standby.cpp): made once Exec is answered, used by Start (false:
+  // there was none fit to use, and Start launches from scratch), dropped by Delete (the
+  // pidfd of its monitor, which then ends by itself).
+  void prepare_standby(const ProcessRef& ref);
+  bool start_standby(Container& c, Process& p, Done<pid_t>& done);
+  UniqueFd drop_standby(Process& p);
   // The report of an exec's launch: "pid PID" (the workload announcing itself), then
   // "ok PID" or "error …"; EOF after "pid PID" means the monitor died and the workload
   // is adopted (exec_adopted), EOF before it that nothing was started.

@@ -5,15 +5,17 @@ containers on the pod's shim without running `start`. Protobuf is encoded by han
 numbers of docs/shim-protocol.md §3.3); unary calls only.
 
   ttrpc_task.py SOCKET create ID BUNDLE [STDOUT [terminal]]   prints the pid
-  ttrpc_task.py SOCKET start ID                    prints the pid
+  ttrpc_task.py SOCKET exec ID EXEC_ID STDOUT ARG...  an exec of ARGS (uid 0, cwd /)
+  ttrpc_task.py SOCKET start ID [EXEC_ID]          prints the pid
   ttrpc_task.py SOCKET state ID                    prints "STATUS PID EXIT_STATUS"
   ttrpc_task.py SOCKET kill ID SIGNAL
-  ttrpc_task.py SOCKET wait ID                     prints the exit status
-  ttrpc_task.py SOCKET delete ID                   prints "PID EXIT_STATUS"
+  ttrpc_task.py SOCKET wait ID [EXEC_ID]           prints the exit status
+  ttrpc_task.py SOCKET delete ID [EXEC_ID]         prints "PID EXIT_STATUS"
   ttrpc_task.py SOCKET connect ID                  prints "SHIM_PID TASK_PID"
   ttrpc_task.py SOCKET shutdown ID
 A status other than OK exits 1 with "CODE MESSAGE" on stderr.
 """
+import json
 import socket
 import struct
 import sys
@@ -103,6 +105,8 @@ def call(path, method, payload):
 
 def main(argv):
     sock, verb, cid = argv[1], argv[2], argv[3]
+    # The process a request is about: the init, or the exec named after the id.
+    ref = field_bytes(1, cid) + (field_bytes(2, argv[4]) if len(argv) > 4 and verb != "kill" else b"")
     if verb == "create":
         req = field_bytes(1, cid) + field_bytes(2, argv[4])
         if len(argv) > 6 and argv[6] == "terminal":
@@ -110,17 +114,23 @@ def main(argv):
         if len(argv) > 5:
             req += field_bytes(6, argv[5])
         print(one(call(sock, "Create", req), 1))
+    elif verb == "exec":
+        process = {"args": argv[6:], "cwd": "/", "user": {"uid": 0, "gid": 0},
+                   "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
+        spec = field_bytes(1, "types.containerd.io/opencontainers/runtime-spec/1/Process") + \
+            field_bytes(2, json.dumps(process))
+        call(sock, "Exec", ref + field_bytes(5, argv[5]) + field_bytes(7, spec))
     elif verb == "start":
-        print(one(call(sock, "Start", field_bytes(1, cid)), 1))
+        print(one(call(sock, "Start", ref), 1))
     elif verb == "state":
         r = call(sock, "State", field_bytes(1, cid))
         print(one(r, 4), one(r, 3), one(r, 9))
     elif verb == "kill":
         call(sock, "Kill", field_bytes(1, cid) + field_varint(3, int(argv[4])))
     elif verb == "wait":
-        print(one(call(sock, "Wait", field_bytes(1, cid)), 1))
+        print(one(call(sock, "Wait", ref), 1))
     elif verb == "delete":
-        r = call(sock, "Delete", field_bytes(1, cid))
+        r = call(sock, "Delete", ref)
         print(one(r, 1), one(r, 2))
     elif verb == "connect":
         r = call(sock, "Connect", field_bytes(1, cid))
