@@ -94,7 +94,7 @@ FloorService::Process* FloorService::lookup(Request& req, const std::string& pay
 
 // Opens the process's stdio as a shim must (p.io[0..2]: stdin, stdout, stderr); false
 // once the reply says why not.
-bool FloorService::open_io(Process& p, Reply& reply) {
+reaper::Result<void> FloorService::open_fifos(Process& p) {
   const std::pair<const std::string*, int> stdio[] = {
       {&p.stdin_path, O_RDONLY | O_NONBLOCK}, {&p.stdout_path, O_RDWR}, {&p.stderr_path, O_RDWR}};
   for (size_t i = 0; i < 3; ++i) {
@@ -102,13 +102,20 @@ bool FloorService::open_io(Process& p, Reply& reply) {
     if (path->empty() || path->front() != '/') continue;
     auto fd = reaper::files::open(*path, flags);
     if (!fd) {
-      refuse(reply, Code::Unknown, "floor shim: " + fd.error().describe());
       close_io(p.io);
-      return false;
+      return std::unexpected(fd.error());
     }
     p.io[i] = std::move(*fd);
   }
-  return true;
+  p.io_open = true;
+  return {};
+}
+
+bool FloorService::open_io(Process& p, Reply& reply) {
+  if (p.io_open) return true;
+  auto opened = open_fifos(p);
+  if (!opened) refuse(reply, Code::Unknown, "floor shim: " + opened.error().describe());
+  return opened.has_value();
 }
 
 // The pid containerd is told: the process's once the physical floor runs one, else the
@@ -260,6 +267,11 @@ void FloorService::exec(const std::string& payload, Reply& reply) {
   ev.set_exec_id(req.exec_id());
   reaper::shim::publish(publisher_, ev);
   ok_empty(reply);
+  // Opened once answered, as reaper's shim does (its exec standby): the client goes on
+  // sooner once they are, and the floor must not be slower than a runtime. Failing here,
+  // Start tries again and says why.
+  auto opened = open_fifos(p);
+  (void)opened;
 }
 
 void FloorService::wait(const std::string& payload, Reply& reply) {

@@ -70,9 +70,11 @@ class FloorService {
     std::array<reaper::UniqueFd, 3> io;                 // those FIFOs, held until the exit
     reaper::oci::Process command;                       // physical: what Start runs
     pid_t pid = 0;                                      // physical: the process, once started
+    bool io_open = false;                               // an exec's: opened at Exec
   };
 
   Process* find(const std::string& id, const std::string& exec_id);
+  static reaper::Result<void> open_fifos(Process& p);
   static bool open_io(Process& p, reaper::ttrpc::Reply& reply);
   template <class Request>
   Process* lookup(Request& req, const std::string& payload, reaper::ttrpc::Reply& reply);
