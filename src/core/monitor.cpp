@@ -89,6 +89,7 @@ class Monitor {
       report(line::format(line::Failure{ready.error().describe()}));
       ::_exit(1);
     }
+    if (standby()) await_go();
     report(line::format(line::Launched{child_.pid}));
     if (!spec_.gated) {
       learn_exec_outcome();
@@ -127,7 +128,6 @@ class Monitor {
     monitor_lock_ = TRY(take_lock(spec_.dir + "/monitor.lock"));
     running_lock_ = TRY(take_lock(spec_.dir + "/running.lock"));
     if (spec_.gated) control_ = TRY(listen_control(spec_.dir));
-    if (spec_.go_fd >= 0) await_go();
 
     Stdio stdio = spec_.stdio;
     Pty pty;
@@ -169,7 +169,7 @@ class Monitor {
     // stay reachable by kill --all and are reaped here. Set only now: an overlay helper
     // that stays to hold its group's namespace must not become part of this container.
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return sys_error("PR_SET_CHILD_SUBREAPER");
-    child_ = TRY(spawn(spec_.process, stdio, spec_.gated, enter));
+    child_ = TRY(spawn(spec_.process, stdio, spec_.gated || standby(), enter));
     if (spec_.stand_in) {
       g_watched_child = child_.pid;
       kill_if_stand_in_gone();  // it may have died while we spawned
@@ -193,6 +193,9 @@ class Monitor {
         return std::unexpected(sent.error());
       }
     }
+    // A standby's record is written at its start (await_go): until then the exec does
+    // not exist for anyone who reads state.json (ps, Pids, kill --all).
+    if (standby()) return {};
     // Not gated: it is exec'ing now. Its program was found during its set-up, so it
     // counts as running from here, and the caller is not held for the execve.
     if (!spec_.gated) state_.started_ns = now_ns();
@@ -201,12 +204,37 @@ class Monitor {
     return saved;
   }
 
-  // A standby's wait for its Start; the time before it was not the workload's.
+  bool standby() const { return spec_.go_fd >= 0; }
+
+  // A standby's wait for its Start, its workload set up and held at the gate. `start`
+  // opens the gate, as a gated init's Start does (serve_start). Anything else ends the
+  // standby with nothing run or recorded: the go pipe's EOF (the exec deleted, the shim
+  // gone), or the held workload's death (killed by someone): Start then finds this
+  // monitor gone and launches afresh, as if nothing had been prepared.
   void await_go() {
-    auto go = read_line(spec_.go_fd);
-    if (!go || !line::parse_start(*go)) ::_exit(0);
+    pollfd fds[2] = {{spec_.go_fd, POLLIN, 0}, {child_.pidfd.get(), POLLIN, 0}};
+    while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
+    }
+    auto go = fds[1].revents ? Result<std::string>(fail("the held workload ended")) : read_line(spec_.go_fd);
+    if (!go || !line::parse_start(*go)) end_standby("");
     ::close(spec_.go_fd);
-    spawn_ns_ = now_ns();
+    spawn_ns_ = now_ns();  // the time before `start` was the caller's
+    state_.started_ns = spawn_ns_;
+    // Released first and recorded while it execs, as an exec launched afresh is: the
+    // report, and so Start's answer, still waits for the record.
+    open_gate(child_);
+    if (!save_state(spec_.dir, state_)) end_standby("saving the exec's state failed");
+  }
+
+  // Ends a standby: its workload killed (at its gate, unless the failure came after)
+  // and reaped here, so nothing of it is left to the shim. A failure is reported as a
+  // launch's would be.
+  [[noreturn]] void end_standby(const std::string& failure) {
+    ::kill(child_.pid, SIGKILL);
+    while (::waitpid(child_.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    if (!failure.empty()) report(line::format(line::Failure{failure}));
+    ::_exit(failure.empty() ? 0 : 1);
   }
 
   void report(const std::string& message) {

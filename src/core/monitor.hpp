@@ -46,9 +46,10 @@ struct MonitorSpec {
   // nothing runs on the bare host.
   std::optional<MountPlan> mounts;
   int join_mounts_fd = -1;
-  // A standby (an exec prepared at its Exec request, ahead of its Start): set up, the
-  // monitor starts nothing until a `start` line arrives here; EOF instead (the exec
-  // deleted, its caller gone) ends it with nothing run and nothing reported.
+  // A standby (an exec prepared at its Exec request, ahead of its Start): the workload
+  // is spawned and set up, then held at its gate, and nothing is recorded in state.json,
+  // until a `start` line arrives here; EOF instead (the exec deleted, its caller gone),
+  // or the held workload's death, ends the monitor with nothing run or reported.
   int go_fd = -1;
   // A pod sandbox runs reaper's own do-nothing process and needs neither.
   bool sandbox = false;

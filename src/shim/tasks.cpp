@@ -10,6 +10,7 @@
 #include <boost/asio/read_until.hpp>
 #include <csignal>
 
+#include "core/control_socket.hpp"
 #include "core/ids.hpp"
 #include "core/line_protocol.hpp"
 #include "core/monitor.hpp"
@@ -371,13 +372,13 @@ void Tasks::launch_exec(Container& c, Process& p, std::shared_ptr<ProcessIo> pio
     answer_waiters(p);
     return done(std::unexpected(pending.error().wrap("OCI runtime exec failed")));
   }
+  ++exec_launches_;
   await_exec_report({c.id, p.exec_id}, std::make_shared<PendingCreate>(std::move(*pending)), pio,
                     std::move(done));
 }
 
 void Tasks::await_exec_report(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
                               std::shared_ptr<ProcessIo> pio, Done<pid_t> done) {
-  ++exec_launches_;
   async_read_line(io_, std::move(pending->launch.report),
                   [this, ref, pending, pio, done = std::move(done)](LineRead report) mutable {
                     exec_reported(ref, pending, pio, std::move(report), std::move(done));
@@ -390,12 +391,20 @@ void Tasks::exec_reported(const ProcessRef& ref, std::shared_ptr<PendingCreate> 
   if (announced) {
     // Known from now on, whatever happens to its monitor: its pid, the moment it ends,
     // and its exit if the daemon reaped it before this line was read.
-    if (auto t = lookup(ref); t && t->p.pid == 0) {
-      t->p.pid = announced->pid;
-      watch_workload(ref.id, t->p);
-      if (auto it = unclaimed_.find(announced->pid); it != unclaimed_.end()) {
-        t->p.reaped = it->second;
-        unclaimed_.erase(it);
+    if (auto t = lookup(ref)) {
+      Process& p = t->p;
+      if (p.pid == 0) {
+        p.pid = announced->pid;
+        watch_workload(ref.id, p);
+        if (auto it = unclaimed_.find(announced->pid); it != unclaimed_.end()) {
+          p.reaped = it->second;
+          unclaimed_.erase(it);
+        }
+      }
+      if (p.go) {  // a started standby: its workload may go now
+        auto sent = write_all(p.go.get(), line::format(line::Start{}));
+        (void)sent;
+        p.go.reset();
       }
     }
     return async_read_line(
@@ -418,6 +427,7 @@ void Tasks::exec_launch_ended() {
 void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> pending,
                           std::shared_ptr<ProcessIo> pio, LineRead report, Done<pid_t> done) {
   auto t = lookup(ref);
+  if (t) t->p.go.reset();  // a standby that reported no "pid" line: it ends
   pid_t announced = t ? t->p.pid : 0;
   if (!report.line && announced > 0) {
     // The monitor died after the workload announced itself: the workload is our child.

@@ -101,6 +101,9 @@ class Tasks {
       UniqueFd go;
     };
     std::optional<Standby> standby;
+    // A started standby's go pipe, written once its workload's "pid" line (sent at Exec)
+    // has been handled: that work is then done before the monitor runs, not beside it.
+    UniqueFd go;
     // Adoption: a pidfd of the workload, which stamps when it ended (`ended_ns`). Used
     // only once its monitor has ended without recording the exit (`adopted`): the
     // workload then is our child, signalled through this pidfd and reaped by the
@@ -221,9 +224,10 @@ class Tasks {
   std::set<std::string> creating_;  // ids whose Create waits for the monitor's report
   bool shutdown_requested_ = false;
   size_t loggers_stopping_ = 0;  // Deletes waiting for their logging binaries to end
-  // While an exec's launch is reported, a child reaped before its "pid PID" line was read
-  // may be that exec's workload (its monitor died): its exit is kept here until the line
-  // is read, and forgotten once no launch is in flight.
+  // While an exec's launch is in flight (from its monitor's fork, a standby's included,
+  // to its report), a child reaped before its "pid PID" line was read may be that exec's
+  // workload (its monitor died): its exit is kept here until the line is read, and
+  // forgotten once no launch is in flight.
   size_t exec_launches_ = 0;
   std::map<pid_t, AdoptedExit> unclaimed_;
 };

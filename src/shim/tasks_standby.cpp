@@ -1,15 +1,18 @@
 // An exec's launch begun at its Exec request rather than at its Start.
 //
 // containerd's clients take about 15 ms between the two (the client opens its FIFOs and
-// asks for Wait first), more than the monitor's fork and set-up take. So once Exec is
-// answered the exec's IO is opened and its monitor forked with a go pipe
-// (MonitorSpec::go_fd): it sets itself up and waits. Start writes `start` there, and the
-// launch goes on exactly as a fresh one (await_exec_report). Nothing runs before Start:
-// the workload is spawned, its namespace joined and its credentials taken only then.
+// asks for Wait first), more than a launch takes. So once Exec is answered the exec's IO
+// is opened and its monitor forked with a go pipe (MonitorSpec::go_fd): it spawns the
+// workload, which joins the container's namespace, takes its credentials and finds its
+// program, and holds it before execve, as an init is held between Create and Start.
+// Start writes `start` there: the monitor records the start, opens the gate and reports
+// as for any launch (await_exec_report). Nothing runs before Start, and nothing of the
+// exec is on disk or in Pids until then (the held workload has no state.json yet).
 //
 // The standby is an optimisation, never a second way to fail: anything that keeps it
 // from being made, or a monitor found dead at Start, leaves Start to launch from scratch
-// and report what goes wrong. Delete drops it: the go pipe closes, the monitor ends.
+// and report what goes wrong. Delete drops it: the go pipe closes, the monitor kills the
+// held workload and ends.
 #include <poll.h>
 
 #include "core/control_socket.hpp"
@@ -39,6 +42,7 @@ void Tasks::prepare_standby(const ProcessRef& ref) {
   eo.go_fd = go_read.get();
   auto pending = runtime_.begin_exec(eo);
   if (!pending) return (*pio)->close();
+  ++exec_launches_;  // its workload announces itself now: see unclaimed_
   p.standby = Process::Standby{*pio, std::make_shared<PendingCreate>(std::move(*pending)), std::move(go_write)};
 }
 
@@ -52,15 +56,15 @@ bool Tasks::start_standby(Container& c, Process& p, Done<pid_t>& done) {
     // pidfd became readable, so its directory goes at once and Start begins afresh.
     log::warn("{} {}: the monitor made ready at Exec has ended; launching afresh", c.id, p.exec_id);
     standby.io->close();
+    exec_launch_ended();
     if (auto removed = runtime_.remove_exec(c.id, p.exec_id); !removed)
       log::error("{} {}: {}", c.id, p.exec_id, removed.error().describe());
     return false;
   }
-  // Should it die right now instead, its report ends without a line: a launch whose
-  // monitor died before starting anything, answered as such.
-  auto sent = write_all(standby.go.get(), line::format(line::Start{}));
-  (void)sent;
-  standby.go.reset();
+  // `start` goes out once the report's first line, already there, has been handled
+  // (exec_reported). Should the monitor die meanwhile, its report ends without a
+  // further line: a launch whose monitor died before starting anything, answered as such.
+  p.go = std::move(standby.go);
   p.launching = true;
   await_exec_report({c.id, p.exec_id}, standby.pending, standby.io, std::move(done));
   return true;
@@ -69,6 +73,7 @@ bool Tasks::start_standby(Container& c, Process& p, Done<pid_t>& done) {
 UniqueFd Tasks::drop_standby(Process& p) {
   if (!p.standby) return {};
   p.standby->io->close();
+  exec_launch_ended();
   UniqueFd monitor = std::move(p.standby->pending->launch.monitor);
   p.standby.reset();  // the go pipe closes: the monitor ends, having run nothing
   return monitor;

@@ -1,9 +1,11 @@
 # An exec's launch begun at its Exec request (docs/shim.md, "The exec standby"): once Exec
-# is answered the shim forks the exec's monitor, which sets itself up and waits; nothing
-# runs before Start. Delete before Start leaves no process, zombie or state behind; a
-# standby that died is replaced by a fresh launch at Start; Start after the container's
-# init has ended is refused and the standby goes with Delete. The Exec and Start requests
-# are sent to the shim by hand (test/lib/ttrpc_task.py): ctr always starts what it execs.
+# is answered the shim forks the exec's monitor, which spawns the workload and holds it
+# before execve; nothing runs before Start, and the held process is in no Pids until then.
+# Delete before Start leaves no process, zombie or state behind; a standby that died (its
+# monitor or its held workload killed) is replaced by a fresh launch at Start; Start after
+# the container's init has ended is refused and the standby goes with Delete. The Exec and
+# Start requests are sent to the shim by hand (test/lib/ttrpc_task.py): ctr always starts
+# what it execs.
 # containerd: matrix
 # test-timeout: 120
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/shim-helpers.sh"
@@ -56,6 +58,20 @@ _gone() {
   return 1
 }
 
+# _held MONITOR: the pid of the workload the standby MONITOR holds at its gate.
+_held() {
+  local i d st pp
+  for ((i = 0; i < 100; i++)); do
+    for d in /proc/[0-9]*; do
+      st=$(proc_stat "${d#/proc/}") || continue
+      read -r _ pp _ <<<"$st"
+      [[ $pp == "$1" ]] && { echo "${d#/proc/}"; return 0; }
+    done
+    sleep 0.05
+  done
+  return 1
+}
+
 _exec() {  # _exec EXEC_ID SCRIPT: the exec, its stdout in $TEST_TMP/EXEC_ID.out
   : >"$TEST_TMP/$1.out"
   capture tt "$SOCK" exec "$POD" "$1" "$TEST_TMP/$1.out" /bin/sh -c "$2"
@@ -65,12 +81,23 @@ _exec() {  # _exec EXEC_ID SCRIPT: the exec, its stdout in $TEST_TMP/EXEC_ID.out
 test_exec_is_set_up_at_exec_and_run_only_at_start() {
   POD=sb1; _pod "$POD"
   _exec e1 "echo ran > $TEST_TMP/e1.mark; echo hello"
-  local standby; standby=$(_standby e1) || fail "no monitor made ready for e1 after Exec"
+  local standby held; standby=$(_standby e1) || fail "no monitor made ready for e1 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
   sleep 0.3
   assert_no_file "$TEST_TMP/e1.mark"
+  [[ -e /proc/$held ]] || fail "the held workload $held ended before Start"
+  # Joined, but not yet the program: still the monitor's image, in the container's mounts.
+  assert_eq "$(readlink "/proc/$standby/exe")" "$(readlink "/proc/$held/exe")" "the held workload's program"
+  assert_eq "$(readlink "/proc/$(task_pid "$POD")/ns/mnt")" "$(readlink "/proc/$held/ns/mnt")" "the held workload's mount namespace"
+  capture cctr task ps "$POD"
+  assert_eq 0 "$rc" "ctr task ps (stderr: $err)"
+  local listed; listed=$(awk 'NR > 1 {print $1}' <<<"$out")
+  grep -qx "$(task_pid "$POD")" <<<"$listed" || fail "Pids lacks the init: $out"
+  ! grep -qx "$held" <<<"$listed" || fail "Pids lists the held workload $held before Start: $out"
+  assert_no_file "$REAPER_ROOT/$CTRD_NS/$POD/execs/e1/state.json"
   capture tt "$SOCK" start "$POD" e1
   assert_eq 0 "$rc" "Start e1 (stderr: $err)"
-  [[ $out -gt 0 ]] || fail "Start e1 answered pid '$out'"
+  assert_eq "$held" "$out" "Start e1's pid (the held workload)"
   capture tt "$SOCK" wait "$POD" e1
   assert_eq 0 "$out" "e1's exit status"
   assert_file "$TEST_TMP/e1.mark"
@@ -84,10 +111,12 @@ test_exec_is_set_up_at_exec_and_run_only_at_start() {
 test_exec_deleted_before_start_leaves_nothing() {
   POD=sb2; _pod "$POD"
   _exec e2 "echo ran > $TEST_TMP/e2.mark"
-  local standby; standby=$(_standby e2) || fail "no monitor made ready for e2 after Exec"
+  local standby held; standby=$(_standby e2) || fail "no monitor made ready for e2 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
   capture tt "$SOCK" delete "$POD" e2
   assert_eq 0 "$rc" "Delete e2 (stderr: $err)"
   _gone "$standby" || fail "e2's monitor $standby outlived its Delete (reaped: $(proc_stat "$standby"))"
+  _gone "$held" || fail "e2's held workload $held outlived its Delete ($(proc_stat "$held"))"
   assert_no_file "$REAPER_ROOT/$CTRD_NS/$POD/execs/e2"
   assert_no_file "$TEST_TMP/e2.mark"
   capture tt "$SOCK" start "$POD" e2
@@ -96,25 +125,42 @@ test_exec_deleted_before_start_leaves_nothing() {
   assert_eq 1 "$(_monitors | wc -l)" "the shim's monitors (the init's only)"
 }
 
+# _died_then_fresh EXEC_ID VICTIM: kills the standby's monitor or its held workload
+# (VICTIM: monitor|held); Start must then launch the exec afresh, as if nothing had been
+# prepared, and nothing of the standby may be left.
+_died_then_fresh() {
+  _exec "$1" "echo fresh"
+  local standby held victim; standby=$(_standby "$1") || fail "no monitor made ready for $1 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  [[ $2 == monitor ]] && victim=$standby || victim=$held
+  kill -9 "$victim"
+  _gone "$standby" || fail "the standby's monitor $standby was not reaped ($(proc_stat "$standby"))"
+  _gone "$held" || fail "the held workload $held was not reaped ($(proc_stat "$held"))"
+  capture tt "$SOCK" start "$POD" "$1"
+  assert_eq 0 "$rc" "Start $1 after its standby died (stderr: $err)"
+  [[ $out -gt 0 && $out != "$held" ]] || fail "Start $1 answered pid '$out' (the dead standby held $held)"
+  capture tt "$SOCK" wait "$POD" "$1"
+  assert_eq 0 "$out" "$1's exit status"
+  assert_eq fresh "$(cat "$TEST_TMP/$1.out")"
+  tt "$SOCK" delete "$POD" "$1" >/dev/null || fail "Delete $1"
+  assert_no_file "$REAPER_ROOT/$CTRD_NS/$POD/execs/$1"
+}
+
 test_exec_whose_standby_died_is_launched_afresh() {
   POD=sb3; _pod "$POD"
-  _exec e3 "echo fresh"
-  local standby; standby=$(_standby e3) || fail "no monitor made ready for e3 after Exec"
-  kill -9 "$standby"
-  _gone "$standby" || fail "the killed monitor $standby was not reaped"
-  capture tt "$SOCK" start "$POD" e3
-  assert_eq 0 "$rc" "Start e3 after its standby died (stderr: $err)"
-  capture tt "$SOCK" wait "$POD" e3
-  assert_eq 0 "$out" "e3's exit status"
-  assert_eq fresh "$(cat "$TEST_TMP/e3.out")"
-  tt "$SOCK" delete "$POD" e3 >/dev/null || fail "Delete e3"
-  assert_no_file "$REAPER_ROOT/$CTRD_NS/$POD/execs/e3"
+  _died_then_fresh e3 monitor
+}
+
+test_exec_whose_held_workload_died_is_launched_afresh() {
+  POD=sb5; _pod "$POD"
+  _died_then_fresh e5 held
 }
 
 test_exec_start_after_the_init_ended_is_refused() {
   POD=sb4; _pod "$POD"
   _exec e4 "echo ran > $TEST_TMP/e4.mark"
-  local standby; standby=$(_standby e4) || fail "no monitor made ready for e4 after Exec"
+  local standby held; standby=$(_standby e4) || fail "no monitor made ready for e4 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
   cctr task kill -s KILL "$POD" || fail "kill the init"
   wait_task_status "$POD" STOPPED || fail "$POD did not stop"
   capture tt "$SOCK" start "$POD" e4
@@ -124,4 +170,5 @@ test_exec_start_after_the_init_ended_is_refused() {
   capture tt "$SOCK" delete "$POD" e4
   assert_eq 0 "$rc" "Delete e4 (stderr: $err)"
   _gone "$standby" || fail "e4's monitor $standby outlived its Delete"
+  _gone "$held" || fail "e4's held workload $held outlived its Delete"
 }
