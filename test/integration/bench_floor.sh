@@ -87,6 +87,41 @@ test_floorrun_execs_fail_and_end_with_their_init() {
   wait_no_shim_pids || fail "the floor's daemon or a process of it was left"
 }
 
+# The floors open an exec's stdio FIFOs once its Exec is answered, as reaper's shim does
+# (its exec standby): ctr goes on sooner then, and a floor slower there than a runtime
+# would be no floor. Exec is sent by hand (test/lib/ttrpc_task.py), so nothing but the
+# floor opens the FIFO, and nothing is started.
+test_floor_opens_an_execs_fifos_at_exec() {
+  _floor_built || return 0
+  shim_up
+  ln -s "$FLOOR_BIN" "$CTRD_SHIM_DIR/containerd-shim-floorrun-v2"
+  capture frun -d f5 sleep 1000
+  assert_eq 0 "$rc" "ctr run -d (stderr: $err)"
+  local sock="" shim inodes fifo=$TEST_TMP/e5.out i opened=""
+  # The floor writes no address file: its daemon, then its listening socket.
+  shim=$(pgrep -f -- "containerd-shim-floorrun-v2 .*-id f5( |$)" | head -n 1)
+  [[ -n $shim ]] || fail "no floor daemon for f5"
+  inodes=" $(find "/proc/$shim/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | tr '\n' ' ') "
+  sock=$(awk -v set="$inodes" '$4 == "00010000" && index(set, " " $7 " ") { print $NF; exit }' /proc/net/unix)
+  [[ -n $sock ]] || fail "no listening socket of the floor daemon $shim"
+  mkfifo "$fifo"
+  capture "$PY" "$TOP/test/lib/ttrpc_task.py" "$sock" exec f5 e5 "$fifo" /bin/sh -c "echo ran > $TEST_TMP/e5.mark"
+  assert_eq 0 "$rc" "Exec e5 (stderr: $err)"
+  for ((i = 0; i < 100; i++)); do
+    opened=$(find "/proc/$shim/fd" -lname "$fifo" 2>/dev/null)
+    [[ -n $opened ]] && break
+    sleep 0.02
+  done
+  [[ -n $opened ]] || fail "the floor did not open e5's stdout FIFO after Exec: $(ls -l "/proc/$shim/fd")"
+  assert_no_file "$TEST_TMP/e5.mark"
+  capture cctr task kill -s KILL f5
+  assert_eq 0 "$rc" "task kill (stderr: $err)"
+  wait_task_status f5 STOPPED || fail "f5 not STOPPED after SIGKILL"
+  cctr task delete f5 >/dev/null 2>&1
+  cctr container delete f5 || fail "container delete"
+  wait_no_shim_pids || fail "the floor's daemon or a process of it was left"
+}
+
 test_ctr_benchmarks_print_the_physical_floor() {
   _floor_built || return 0
   local script
