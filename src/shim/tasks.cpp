@@ -656,7 +656,13 @@ void Tasks::signal_all(Container& c, int sig) {
 }
 
 void Tasks::kill_leftovers(const std::string& id) {
-  if (auto c = container(id)) signal_all(**c, SIGKILL);
+  auto c = container(id);
+  if (!c) return;
+  signal_all(**c, SIGKILL);
+  // A standby's held process is in no record that signal_all reads: its go pipe closes,
+  // so its monitor kills it and ends (the exec's Delete still removes its directory).
+  for (auto& [eid, e] : (*c)->execs)
+    if (e->standby) e->standby->go.reset();
 }
 
 bool Tasks::execs_running(const Container& c) const {
