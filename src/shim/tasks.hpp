@@ -101,8 +101,9 @@ class Tasks {
       UniqueFd go;
     };
     std::optional<Standby> standby;
-    // A started standby's go pipe, written once its workload's "pid" line (sent at Exec)
-    // has been handled: that work is then done before the monitor runs, not beside it.
+    // A started standby's go pipe (moved here from `standby` at Start), written once its
+    // workload's "pid" line (sent at Exec) has been handled: that work is then done
+    // before the monitor runs, not beside it.
     UniqueFd go;
     // Adoption: a pidfd of the workload, which stamps when it ended (`ended_ns`). Used
     // only once its monitor has ended without recording the exit (`adopted`): the

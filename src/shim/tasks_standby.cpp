@@ -5,8 +5,9 @@
 // is opened and its monitor forked with a go pipe (MonitorSpec::go_fd): it spawns the
 // workload, which joins the container's namespace, takes its credentials and finds its
 // program, and holds it before execve, as an init is held between Create and Start.
-// Start writes `start` there: the monitor records the start, opens the gate and reports
-// as for any launch (await_exec_report). Nothing runs before Start, and nothing of the
+// Start has `start` written there once the workload's "pid" line is handled
+// (exec_reported): the monitor opens the gate, records the start and reports as for any
+// launch (await_exec_report). Nothing runs before Start, and nothing of the
 // exec is on disk or in Pids until then (the held workload has no state.json yet).
 //
 // The standby is an optimisation, never a second way to fail: anything that keeps it
@@ -75,7 +76,7 @@ UniqueFd Tasks::drop_standby(Process& p) {
   p.standby->io->close();
   exec_launch_ended();
   UniqueFd monitor = std::move(p.standby->pending->launch.monitor);
-  p.standby.reset();  // the go pipe closes: the monitor ends, having run nothing
+  p.standby.reset();  // the go pipe closes: the monitor kills the held workload and ends
   return monitor;
 }
 
