@@ -73,7 +73,7 @@ test_floorrun_execs_fail_and_end_with_their_init() {
   capture cctr task kill -s KILL f4
   assert_eq 0 "$rc" "task kill (stderr: $err)"
   wait_task_status f4 STOPPED || fail "f4 not STOPPED after SIGKILL"
-  # Polled, not wait_bounded: ctr may be gone before a `wait -n` would begin.
+  # Polled, not wait_bounded: 137, the status expected, is also what its deadline gives.
   for ((i = 0; i < 200; i++)); do
     pid_alive "$client" || break
     sleep 0.025

@@ -363,29 +363,22 @@ busybox_rootfs() {  # busybox_rootfs DIR
 
 # ---------------------------------------------------------------- stop
 
-# wait_bounded SECS SIGNAL PID [DOG]: waits for PID, a child of this shell, and sends it
-# SIGNAL if it is still there after SECS; returns PID's status. The deadline is one `sleep`
-# (DOG, when the caller started it first: `sleep SECS & dog=$!`), also our child, waited for
-# together with PID (whichever ends first) and then ended, so nothing of it outlives the
-# call; a watchdog subshell with a trap can take the TERM meant to end it before it knows
-# its sleep's pid, and leave the sleep behind. A PID that ended before the wait began is
-# no longer a job to `wait -n`: then the deadline passes first, and PID, found gone, is
-# not signalled (start the sleep before PID to leave no such window).
+# wait_bounded SECS SIGNAL PID: waits for PID, a child of this shell, sending it SIGNAL if
+# it is still there after SECS; returns PID's status. `wait PID` returns the status of a
+# child that ended before the call too (`wait -n` does not: it then sat out the whole
+# deadline, 10 s in about one containerd_stop of four). The deadline is a watchdog job made
+# with job control on, so that it has a process group of its own: killing that group ends
+# the watchdog and its sleep together, wherever the watchdog is, and nothing outlives the
+# call. (A test killed by its timeout leaves the watchdog for at most SECS.)
 wait_bounded() {
-  local secs=$1 sig=$2 pid=$3 dog=${4:-} ended="" st
-  if [[ -z $dog ]]; then
-    sleep "$secs" &
-    dog=$!
-  fi
-  wait -n -p ended "$pid" "$dog" 2>/dev/null
-  st=$?
-  if [[ $ended != "$pid" ]]; then
-    jobs -p | grep -qx "$pid" && kill -"$sig" "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    st=$?
-  fi
-  kill "$dog" 2>/dev/null
-  wait "$dog" 2>/dev/null
+  local secs=$1 sig=$2 pid=$3 dog st had_m=0
+  [[ $- == *m* ]] && had_m=1
+  set -m
+  { sleep "$secs" && kill -"$sig" "$pid"; } 2>/dev/null &
+  dog=$!
+  ((had_m)) || set +m
+  wait "$pid" 2>/dev/null; st=$?
+  kill -TERM -- -"$dog" 2>/dev/null; wait "$dog" 2>/dev/null
   return "$st"
 }
 
@@ -450,11 +443,8 @@ containerd_stop() {
   # 1. containerd: SIGTERM, SIGKILL after 10 s.
   if [[ -n ${CTRD_PID:-} ]] && kill -0 "$CTRD_PID" 2>/dev/null; then
     if jobs -p | grep -qx "$CTRD_PID"; then
-      local dog
-      sleep 10 &
-      dog=$!
       kill -TERM "$CTRD_PID" 2>/dev/null
-      wait_bounded 10 KILL "$CTRD_PID" "$dog"
+      wait_bounded 10 KILL "$CTRD_PID"
     else
       kill -TERM "$CTRD_PID" 2>/dev/null
       # Not our child (started from another shell): wait for it the slow way.

@@ -142,11 +142,9 @@ reaper_list() { "$REAPER" list --root "$REAPER_ROOT/$CTRD_NS" 2>&1 | tail -n +2;
 # bounded SECS CMD...: runs CMD (a shell function too) on the caller's stdin/stdout, sending it
 # SIGTERM after SECS; returns CMD's status (143 when it was stopped).
 bounded() {
-  local secs=$1 dog; shift
-  sleep "$secs" &
-  dog=$!
+  local secs=$1; shift
   "$@" <&0 &
-  wait_bounded "$secs" TERM $! "$dog"
+  wait_bounded "$secs" TERM $!
 }
 
 # ---------------------------------------------------------------- containerd restart
