@@ -221,7 +221,11 @@ class Monitor {
     pollfd fds[2] = {{spec_.go_fd, POLLIN, 0}, {child_.pidfd.get(), POLLIN, 0}};
     while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
     }
-    auto go = fds[1].revents ? Result<std::string>(fail("the held workload ended")) : read_line(spec_.go_fd);
+    // The held workload's death is a failure, said in the report: a Start that has
+    // already sent `start` must not take this monitor's silent end for its workload
+    // left to the shim (adopted), which this monitor reaps here.
+    if (fds[1].revents) end_standby("the exec's process was killed while it waited for its start");
+    auto go = read_line(spec_.go_fd);
     if (!go || !line::parse_start(*go)) end_standby("");
     ::close(spec_.go_fd);
     spawn_ns_ = now_ns();  // the time before `start` was the caller's

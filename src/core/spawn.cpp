@@ -1,7 +1,6 @@
 #include "core/spawn.hpp"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -16,6 +15,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "core/credentials.hpp"
 #include "core/files.hpp"
@@ -184,6 +184,18 @@ struct ChildMemory {
   child_fail(status_fd, StatusRecord::kExecFailed, err, err == ENOENT ? 127 : 126, what);
 }
 
+// Closes every fd from 3 up but `a` and `b` (either may be -1).
+int close_all_but(int a, int b) {
+  if (a > b) std::swap(a, b);
+  unsigned from = 3;
+  for (int keep : {a, b}) {
+    if (keep < static_cast<int>(from)) continue;
+    if (static_cast<unsigned>(keep) > from && ::syscall(SYS_close_range, from, keep - 1U, 0U) != 0) return -1;
+    from = static_cast<unsigned>(keep) + 1;
+  }
+  return static_cast<int>(::syscall(SYS_close_range, from, ~0U, 0U));
+}
+
 [[noreturn]] void run_child(const oci::Process& p, const Stdio& stdio, int status_fd, int gate_fd,
                             ChildMemory& mem, const EnterFn& enter) {
   reset_signals();
@@ -199,7 +211,9 @@ struct ChildMemory {
   if (stdio.controlling_tty && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0)
     child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "set controlling terminal");
   // Exactly fds 0, 1 and 2 survive the exec; the status and gate pipes close with it.
-  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+  // The rest close now: a child held at its gate must not hold its monitor's locks or
+  // report pipe, which tell the shim that the monitor is gone.
+  if (close_all_but(status_fd, gate_fd) != 0)
     child_fail(status_fd, StatusRecord::kSetupFailed, errno, 1, "close_range");
   for (const auto& lim : p.rlimits) {
     struct rlimit rl {lim.soft, lim.hard};

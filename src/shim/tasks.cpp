@@ -470,6 +470,7 @@ void Tasks::exec_launched(const ProcessRef& ref, std::shared_ptr<PendingCreate> 
   p.notify = std::make_unique<asio::posix::stream_descriptor>(io_, launched->notify.release());
   watch_exit(t->c, p, report.rest);
   if (!p.workload) watch_workload(ref.id, p);
+  end_if_init_ended(t->c, p);
   events::TaskExecStarted ev;
   ev.set_container_id(ref.id);
   ev.set_exec_id(p.exec_id);
@@ -491,6 +492,7 @@ void Tasks::exec_adopted(Container& c, Process& p, std::shared_ptr<PendingCreate
   p.adopted = true;
   c.adoption = true;
   if (auto ok = p.machine.start(); !ok) return done(std::unexpected(ok.error()));
+  end_if_init_ended(c, p);
   events::TaskExecStarted ev;
   ev.set_container_id(c.id);
   ev.set_exec_id(p.exec_id);
@@ -663,6 +665,16 @@ void Tasks::kill_leftovers(const std::string& id) {
   // so its monitor kills it and ends (the exec's Delete still removes its directory).
   for (auto& [eid, e] : (*c)->execs)
     if (e->standby) e->standby->go.reset();
+}
+
+// An exec whose launch ended after its container's init: the init's leftovers were
+// killed before this exec had a record to be found by, so it goes now, as it would have
+// then. (Start checked the init before the launch; it may end during it.)
+void Tasks::end_if_init_ended(const Container& c, const Process& p) {
+  if (c.init.machine.state() != ProcState::kStopped) return;
+  log::warn("{} {}: started as its container's init ended; killed", c.id, p.exec_id);
+  if (auto killed = runtime_.kill_exec_tree(c.id, p.exec_id); !killed)
+    log::error("{} {}: {}", c.id, p.exec_id, killed.error().describe());
 }
 
 bool Tasks::execs_running(const Container& c) const {

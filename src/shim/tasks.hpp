@@ -212,6 +212,7 @@ class Tasks {
   std::vector<pid_t> adopted_roots(const Container& c) const;
   void report_exit(Container& c, Process& p);
   void answer_waiters(Process& p);
+  void end_if_init_ended(const Container& c, const Process& p);
   bool execs_running(const Container& c) const;
   void kill_leftovers(const std::string& id);  // SIGKILL to every process of the container
   void abandon(Process& p);
@@ -225,8 +226,8 @@ class Tasks {
   std::set<std::string> creating_;  // ids whose Create waits for the monitor's report
   bool shutdown_requested_ = false;
   size_t loggers_stopping_ = 0;  // Deletes waiting for their logging binaries to end
-  // While an exec's launch is in flight (from its monitor's fork, a standby's included,
-  // to its report), a child reaped before its "pid PID" line was read may be that exec's
+  // While an exec's launch is in flight (from its monitor's fork, a standby's from its
+  // Start, to its report), a child reaped before its "pid PID" line was read may be that exec's
   // workload (its monitor died): its exit is kept here until the line is read, and
   // forgotten once no launch is in flight.
   size_t exec_launches_ = 0;

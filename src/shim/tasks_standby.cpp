@@ -43,7 +43,15 @@ void Tasks::prepare_standby(const ProcessRef& ref) {
   eo.go_fd = go_read.get();
   auto pending = runtime_.begin_exec(eo);
   if (!pending) return (*pio)->close();
-  ++exec_launches_;  // its workload announces itself now: see unclaimed_
+  if (!pending->launch.monitor) {
+    // No pidfd (out of fds): nothing would see this monitor end. It ends now, on the go
+    // pipe's EOF, with its held workload, and Start launches afresh.
+    go_write.reset();
+    (*pio)->close();
+    if (auto removed = runtime_.remove_exec(c.id, p.exec_id); !removed)
+      log::error("{} {}: {}", c.id, p.exec_id, removed.error().describe());
+    return;
+  }
   p.standby = Process::Standby{*pio, std::make_shared<PendingCreate>(std::move(*pending)), std::move(go_write)};
 }
 
@@ -57,7 +65,6 @@ bool Tasks::start_standby(Container& c, Process& p, Done<pid_t>& done) {
     // pidfd became readable, so its directory goes at once and Start begins afresh.
     log::warn("{} {}: the monitor made ready at Exec has ended; launching afresh", c.id, p.exec_id);
     standby.io->close();
-    exec_launch_ended();
     if (auto removed = runtime_.remove_exec(c.id, p.exec_id); !removed)
       log::error("{} {}: {}", c.id, p.exec_id, removed.error().describe());
     return false;
@@ -65,6 +72,10 @@ bool Tasks::start_standby(Container& c, Process& p, Done<pid_t>& done) {
   // `start` goes out once the report's first line, already there, has been handled
   // (exec_reported). Should the monitor die meanwhile, its report ends without a
   // further line: a launch whose monitor died before starting anything, answered as such.
+  // A launch in flight from here: its workload's exit, should the daemon reap it before
+  // the "pid" line is read, waits in unclaimed_. (Before Start, a held workload reaped
+  // by the daemon means its monitor died, and Start launches afresh.)
+  ++exec_launches_;
   p.go = std::move(standby.go);
   p.launching = true;
   await_exec_report({c.id, p.exec_id}, standby.pending, standby.io, std::move(done));
@@ -74,7 +85,6 @@ bool Tasks::start_standby(Container& c, Process& p, Done<pid_t>& done) {
 UniqueFd Tasks::drop_standby(Process& p) {
   if (!p.standby) return {};
   p.standby->io->close();
-  exec_launch_ended();
   UniqueFd monitor = std::move(p.standby->pending->launch.monitor);
   p.standby.reset();  // the go pipe closes: the monitor kills the held workload and ends
   return monitor;

@@ -3,7 +3,9 @@
 # before execve; nothing runs before Start, and the held process is in no Pids until then.
 # Delete before Start leaves no process, zombie or state behind; a standby that died (its
 # monitor or its held workload killed) is replaced by a fresh launch at Start; the held
-# process ends with its container's init, and Start after that is refused. The Exec and
+# process ends with its container's init, and Start after that is refused. A held process
+# or an init that dies while Start is under way leaves nothing waiting forever, and a
+# stopped held process of a dead monitor holds up nothing. The Exec and
 # Start requests are sent to the shim by hand (test/lib/ttrpc_task.py): ctr always starts
 # what it execs.
 # containerd: matrix
@@ -172,4 +174,101 @@ test_exec_start_after_the_init_ended_is_refused() {
   capture tt "$SOCK" delete "$POD" e4
   assert_eq 0 "$rc" "Delete e4 (stderr: $err)"
   _gone "$standby" || fail "e4's monitor $standby outlived its Delete"
+}
+
+# _zombie PID: bounded wait until PID is a zombie (ended, not yet reaped).
+_zombie() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ $(proc_stat "$1") == Z* ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# The held workload killed just after Start found its monitor alive: the monitor (stopped
+# here, so that it sees the death only once `start` is on its way) reaps it. Start must not
+# take the monitor's end for a workload left to the shim: it fails with the reason (or, had
+# the monitor ended before Start looked, launches afresh), and nothing waits forever: the
+# exec's Wait, its Delete and the init's Wait all answer.
+test_exec_whose_held_workload_died_during_start_is_not_waited_for() {
+  POD=sb6; _pod "$POD"
+  _exec e6 "echo fresh"
+  local standby held sp st; standby=$(_standby e6) || fail "no monitor made ready for e6 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  kill -STOP "$standby"
+  kill -9 "$held"
+  _zombie "$held" || fail "the held workload $held did not end ($(proc_stat "$held"))"
+  tt "$SOCK" start "$POD" e6 >"$TEST_TMP/start.out" 2>"$TEST_TMP/start.err" &
+  sp=$!
+  sleep 0.3  # Start finds the (stopped) monitor alive and sends `start`
+  kill -CONT "$standby"
+  wait_bounded 10 KILL "$sp"; st=$?
+  if ((st == 0)); then
+    [[ $(cat "$TEST_TMP/start.out") != "$held" ]] || fail "Start e6 answered the dead held workload's pid $held"
+  else
+    assert_contains "$(cat "$TEST_TMP/start.err")" "killed while it waited for its start" "Start e6's error"
+  fi
+  capture timeout 5 "$PY" "$TOP/test/lib/ttrpc_task.py" "$SOCK" wait "$POD" e6
+  assert_eq 0 "$rc" "Wait e6 answers (stderr: $err)"
+  capture tt "$SOCK" delete "$POD" e6
+  assert_eq 0 "$rc" "Delete e6 (stderr: $err)"
+  _gone "$standby" || fail "e6's monitor $standby outlived its Delete"
+  _gone "$held" || fail "e6's held workload $held was not reaped"
+  cctr task kill -s KILL "$POD" || fail "kill the init"
+  capture timeout 5 "$PY" "$TOP/test/lib/ttrpc_task.py" "$SOCK" wait "$POD"
+  assert_eq 0 "$rc" "the init's Wait answers (stderr: $err)"
+  assert_eq 137 "$out" "the init's exit status"
+}
+
+# A killed monitor's held workload, stopped so that it cannot see its gate close, holds
+# none of its monitor's fds: Start's clean-up of the dead standby (which waits for the
+# monitor's lock) does not wait for it, and the shim answers meanwhile.
+test_exec_whose_monitor_died_is_not_held_up_by_its_stopped_workload() {
+  POD=sb7; _pod "$POD"
+  _exec e7 "echo fresh"
+  local standby held fds; standby=$(_standby e7) || fail "no monitor made ready for e7 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  fds=$(ls -l "/proc/$held/fd" 2>/dev/null)
+  assert_not_contains "$fds" "monitor.lock" "the held workload's fds"
+  assert_not_contains "$fds" "running.lock" "the held workload's fds"
+  kill -STOP "$held"
+  kill -9 "$standby"
+  _gone "$standby" || fail "the standby's monitor $standby was not reaped"
+  capture timeout 5 "$PY" "$TOP/test/lib/ttrpc_task.py" "$SOCK" start "$POD" e7
+  local started=$rc pid=$out
+  kill -9 "$held"
+  _gone "$held" || fail "the held workload $held was not reaped ($(proc_stat "$held"))"
+  assert_eq 0 "$started" "Start e7 while the dead standby's workload is stopped (stderr: $err)"
+  [[ $pid -gt 0 && $pid != "$held" ]] || fail "Start e7 answered pid '$pid' (the dead standby held $held)"
+  capture tt "$SOCK" wait "$POD" e7
+  assert_eq 0 "$out" "e7's exit status"
+  assert_eq fresh "$(cat "$TEST_TMP/e7.out")"
+  tt "$SOCK" delete "$POD" e7 >/dev/null || fail "Delete e7"
+  assert_no_file "$REAPER_ROOT/$CTRD_NS/$POD/execs/e7"
+}
+
+# The init killed after Start found it running, while the exec's monitor (stopped here)
+# has yet to let its workload go: the init's leftovers are killed before the exec has a
+# record to be found by, so the exec goes as soon as it has started. Its Wait answers,
+# and nothing of it outlives the container.
+test_exec_started_as_its_init_ends_goes_with_it() {
+  POD=sb8; _pod "$POD"
+  _exec e8 "sleep 1000"
+  local standby held sp st; standby=$(_standby e8) || fail "no monitor made ready for e8 after Exec"
+  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  kill -STOP "$standby"
+  tt "$SOCK" start "$POD" e8 >"$TEST_TMP/start.out" 2>"$TEST_TMP/start.err" &
+  sp=$!
+  sleep 0.3  # Start finds the init running and sends `start`
+  cctr task kill -s KILL "$POD" || fail "kill the init"
+  wait_task_status "$POD" STOPPED || fail "$POD did not stop"
+  kill -CONT "$standby"
+  wait_bounded 10 KILL "$sp"; st=$?
+  assert_eq 0 "$st" "Start e8 (stderr: $(cat "$TEST_TMP/start.err"))"
+  capture timeout 5 "$PY" "$TOP/test/lib/ttrpc_task.py" "$SOCK" wait "$POD" e8
+  assert_eq 0 "$rc" "Wait e8 answers (stderr: $err)"
+  assert_eq 137 "$out" "e8's exit status"
+  _gone "$held" || fail "e8's workload $held outlived its container's init ($(proc_stat "$held"))"
+  tt "$SOCK" delete "$POD" e8 >/dev/null || fail "Delete e8"
 }
