@@ -176,6 +176,14 @@ test_exec_start_after_the_init_ended_is_refused() {
   _gone "$standby" || fail "e4's monitor $standby outlived its Delete"
 }
 
+# _prepared EXEC_ID SCRIPT: the exec made (not started); sets STANDBY (its monitor) and
+# HELD (the workload held at its gate).
+_prepared() {
+  _exec "$1" "$2"
+  STANDBY=$(_standby "$1") || fail "no monitor made ready for $1 after Exec"
+  HELD=$(_held "$STANDBY") || fail "the standby $STANDBY holds no workload"
+}
+
 # _zombie PID: bounded wait until PID is a zombie (ended, not yet reaped).
 _zombie() {
   local i
@@ -193,9 +201,8 @@ _zombie() {
 # exec's Wait, its Delete and the init's Wait all answer.
 test_exec_whose_held_workload_died_during_start_is_not_waited_for() {
   POD=sb6; _pod "$POD"
-  _exec e6 "echo fresh"
-  local standby held sp st; standby=$(_standby e6) || fail "no monitor made ready for e6 after Exec"
-  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  _prepared e6 "echo fresh"
+  local standby=$STANDBY held=$HELD sp st
   kill -STOP "$standby"
   kill -9 "$held"
   _zombie "$held" || fail "the held workload $held did not end ($(proc_stat "$held"))"
@@ -226,9 +233,8 @@ test_exec_whose_held_workload_died_during_start_is_not_waited_for() {
 # monitor's lock) does not wait for it, and the shim answers meanwhile.
 test_exec_whose_monitor_died_is_not_held_up_by_its_stopped_workload() {
   POD=sb7; _pod "$POD"
-  _exec e7 "echo fresh"
-  local standby held fds; standby=$(_standby e7) || fail "no monitor made ready for e7 after Exec"
-  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  _prepared e7 "echo fresh"
+  local standby=$STANDBY held=$HELD fds
   fds=$(ls -l "/proc/$held/fd" 2>/dev/null)
   assert_not_contains "$fds" "monitor.lock" "the held workload's fds"
   assert_not_contains "$fds" "running.lock" "the held workload's fds"
@@ -254,9 +260,8 @@ test_exec_whose_monitor_died_is_not_held_up_by_its_stopped_workload() {
 # and nothing of it outlives the container.
 test_exec_started_as_its_init_ends_goes_with_it() {
   POD=sb8; _pod "$POD"
-  _exec e8 "sleep 1000"
-  local standby held sp st; standby=$(_standby e8) || fail "no monitor made ready for e8 after Exec"
-  held=$(_held "$standby") || fail "the standby $standby holds no workload"
+  _prepared e8 "sleep 1000"
+  local standby=$STANDBY held=$HELD sp st
   kill -STOP "$standby"
   tt "$SOCK" start "$POD" e8 >"$TEST_TMP/start.out" 2>"$TEST_TMP/start.err" &
   sp=$!
