@@ -72,12 +72,12 @@ ctr_arrays() {
   RUN=(run --fifo-dir "$CTRD_FIFO" --runtime io.containerd.reaper.v2 --env "PATH=$CTRD_DEFAULT_PATH")
 }
 
-# client_gone PID WHAT: the client whose containerd died ends with an error (ctr may take a
-# while to notice: killed after 10 s). Prints its status.
+# client_gone PID: the client whose containerd died ends (ctr may take a while to notice:
+# killed after 10 s; `ctr task exec` waits for its FIFOs, which the shim still holds); its
+# status goes to CRC. Run in this shell, never in $(...): PID is this shell's child, and a
+# subshell's `wait` on it returns at once, having waited for nothing.
 client_gone() {
-  local st
-  wait_bounded 10 KILL "$1"; st=$?
-  echo "$st"
+  wait_bounded 10 KILL "$1"; CRC=$?
 }
 
 # created_task ID MARK: container ID (`sleep 1000`, marked) and its task created, not
@@ -138,7 +138,7 @@ test_containerd_killed_during_create() {
   hold_config "kc1's Create"
   containerd_kill
   release_config
-  local crc; crc=$(client_gone "$client")
+  client_gone "$client"; local crc=$CRC
   ((crc != 0)) || fail "ctr run (rc $crc) while containerd died in its Create: $(cat "$TEST_TMP/kc1.out")"
   containerd_restart
   after_restart kc1 "$mark" "containerd killed during Create"
@@ -155,7 +155,7 @@ test_containerd_killed_during_start() {
   wait_shim_call Start "$at"
   containerd_kill
   kill -CONT "$monitor"
-  local crc; crc=$(client_gone "$client")
+  client_gone "$client"; local crc=$CRC
   ((crc != 0)) || fail "Start (rc $crc) while containerd died in it: $(cat "$TEST_TMP/ks1.out")"
   containerd_restart
   after_restart ks1 "$mark" "containerd killed during Start"
@@ -173,7 +173,7 @@ test_containerd_killed_during_exec() {
   hold_config "the exec's Start"
   containerd_kill
   release_config
-  local crc; crc=$(client_gone "$client")
+  client_gone "$client"; local crc=$CRC
   ((crc != 0)) || fail "ctr task exec (rc $crc) while containerd died in it: $(cat "$TEST_TMP/e1.out")"
   containerd_restart
   after_restart ke1 "$mark" "containerd killed during an exec's Start"
@@ -212,7 +212,7 @@ test_containerd_killed_during_delete() {
   wait_shim_call Delete "$at"
   containerd_kill
   kill -CONT "$monitor"
-  local crc; crc=$(client_gone "$client")
+  client_gone "$client"; local crc=$CRC
   ((crc != 0)) || fail "ctr task delete (rc $crc) while containerd died in it: $(cat "$TEST_TMP/kd1.out")"
   containerd_restart
   after_restart kd1 "$mark" "containerd killed during Delete"

@@ -369,16 +369,21 @@ busybox_rootfs() {  # busybox_rootfs DIR
 # deadline, 10 s in about one containerd_stop of four). The deadline is a watchdog job made
 # with job control on, so that it has a process group of its own: killing that group ends
 # the watchdog and its sleep together, wherever the watchdog is, and nothing outlives the
-# call. (A test killed by its timeout leaves the watchdog for at most SECS.)
+# call. (A test killed by its timeout leaves the watchdog for at most SECS.) The watchdog
+# is a bash of its own, not a subshell, and is ended with SIGKILL: an asynchronous subshell
+# keeps the caller's EXIT trap (so does the watchdog's fork until its exec), and a test's
+# trap (containerd_stop, harness_cleanup) run by the watchdog as it ended tore the test
+# down under it. PID must be this shell's own child: in $(...), `wait` returns at once,
+# having waited for nothing.
 wait_bounded() {
   local secs=$1 sig=$2 pid=$3 dog st had_m=0
   [[ $- == *m* ]] && had_m=1
   set -m
-  { sleep "$secs" && kill -"$sig" "$pid"; } 2>/dev/null &
+  bash -c 'sleep "$1" && kill -"$2" "$3"' wait_bounded "$secs" "$sig" "$pid" 2>/dev/null &
   dog=$!
   ((had_m)) || set +m
   wait "$pid" 2>/dev/null; st=$?
-  kill -TERM -- -"$dog" 2>/dev/null; wait "$dog" 2>/dev/null
+  kill -KILL -- -"$dog" 2>/dev/null; wait "$dog" 2>/dev/null
   return "$st"
 }
 
