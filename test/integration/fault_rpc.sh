@@ -138,8 +138,8 @@ test_containerd_killed_during_create() {
   hold_config "kc1's Create"
   containerd_kill
   release_config
-  client_gone "$client"; local crc=$CRC
-  ((crc != 0)) || fail "ctr run (rc $crc) while containerd died in its Create: $(cat "$TEST_TMP/kc1.out")"
+  client_gone "$client"
+  ((CRC != 0)) || fail "ctr run (rc $CRC) while containerd died in its Create: $(cat "$TEST_TMP/kc1.out")"
   containerd_restart
   after_restart kc1 "$mark" "containerd killed during Create"
 }
@@ -155,8 +155,8 @@ test_containerd_killed_during_start() {
   wait_shim_call Start "$at"
   containerd_kill
   kill -CONT "$monitor"
-  client_gone "$client"; local crc=$CRC
-  ((crc != 0)) || fail "Start (rc $crc) while containerd died in it: $(cat "$TEST_TMP/ks1.out")"
+  client_gone "$client"
+  ((CRC != 0)) || fail "Start (rc $CRC) while containerd died in it: $(cat "$TEST_TMP/ks1.out")"
   containerd_restart
   after_restart ks1 "$mark" "containerd killed during Start"
 }
@@ -173,8 +173,8 @@ test_containerd_killed_during_exec() {
   hold_config "the exec's Start"
   containerd_kill
   release_config
-  client_gone "$client"; local crc=$CRC
-  ((crc != 0)) || fail "ctr task exec (rc $crc) while containerd died in it: $(cat "$TEST_TMP/e1.out")"
+  client_gone "$client"
+  ((CRC != 0)) || fail "ctr task exec (rc $CRC) while containerd died in it: $(cat "$TEST_TMP/e1.out")"
   containerd_restart
   after_restart ke1 "$mark" "containerd killed during an exec's Start"
 }
@@ -212,8 +212,8 @@ test_containerd_killed_during_delete() {
   wait_shim_call Delete "$at"
   containerd_kill
   kill -CONT "$monitor"
-  client_gone "$client"; local crc=$CRC
-  ((crc != 0)) || fail "ctr task delete (rc $crc) while containerd died in it: $(cat "$TEST_TMP/kd1.out")"
+  client_gone "$client"
+  ((CRC != 0)) || fail "ctr task delete (rc $CRC) while containerd died in it: $(cat "$TEST_TMP/kd1.out")"
   containerd_restart
   after_restart kd1 "$mark" "containerd killed during Delete"
 }
